@@ -1,0 +1,71 @@
+"""The Appliance: every long-lived part of WardCam, started and stopped in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AsyncExitStack
+
+from appliance import __version__
+from appliance.audit import AuditLog
+from appliance.auth.accounts import Accounts
+from appliance.auth.sessions import purge_expired
+from appliance.db.connection import close_database, migrate, open_database
+from appliance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Appliance:
+    """One WardCam box: database, accounts, audit log and, in later steps, recorder and add-ons."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.audit = AuditLog(settings.data_dir / "secrets" / "audit-head.json")
+        self.accounts = Accounts(self.audit)
+        self.started_at = 0.0
+        self.demo_camera_urls: list[str] = []
+        self._stack = AsyncExitStack()
+
+    async def start(self) -> None:
+        """Start every part, in order; a failure stops what had started."""
+        s = self.settings
+        async with AsyncExitStack() as stack:
+            s.prepare()
+            await open_database(s.db_url)
+            stack.push_async_callback(close_database)
+            await migrate(s.db_url)
+            if s.demo:
+                from appliance.demo.setup import start_demo  # demo-only dependencies
+
+                self.demo_camera_urls = await start_demo(stack, s)
+            stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
+            self._stack = stack.pop_all()
+        self.started_at = time.time()
+        log.info("WardCam %s started (data %s, database %s%s)", __version__, s.data_dir, s.db_backend,
+                 ", demo" if s.demo else "")
+
+    async def stop(self) -> None:
+        """Stop every part, newest first."""
+        await self._stack.aclose()
+        log.info("WardCam stopped")
+
+    async def _housekeeping(self) -> None:
+        """Purge expired sessions every ten minutes."""
+        while True:
+            try:
+                removed = await purge_expired(self.accounts.session_policy)
+                if removed:
+                    log.debug("purged %d expired sessions", removed)
+            except Exception:
+                log.exception("session purge failed")
+            await asyncio.sleep(600)
+
+    @staticmethod
+    async def _cancel(task: asyncio.Task[None]) -> None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass

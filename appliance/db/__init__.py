@@ -1,0 +1,1 @@
+"""Database: Tortoise ORM models, connection set-up and migrations."""

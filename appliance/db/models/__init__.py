@@ -1,0 +1,20 @@
+"""All Tortoise models, one module a concern."""
+
+from appliance.db.models.addons import AddonState
+from appliance.db.models.audit import AuditEntry
+from appliance.db.models.cameras import AudioPolicy, Camera, Site
+from appliance.db.models.settings import Setting
+from appliance.db.models.users import ApiToken, Role, Session, User
+
+__all__ = [
+    "AddonState",
+    "ApiToken",
+    "AudioPolicy",
+    "AuditEntry",
+    "Camera",
+    "Role",
+    "Session",
+    "Setting",
+    "Site",
+    "User",
+]

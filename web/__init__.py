@@ -1,0 +1,1 @@
+"""The NiceGUI web panel: pages, components and the REST API."""

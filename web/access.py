@@ -1,0 +1,100 @@
+"""Pages with a required permission, checked on the server before anything is drawn.
+
+Every route of the panel and the API is declared with who may use it. `ROUTES` is the table
+that the route-permission test and the start-up check read: a route missing from it is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from nicegui import ui
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from appliance.auth.principal import Principal
+from appliance.auth.roles import Permission
+from appliance.errors import Forbidden, NotAuthenticated
+from appliance.i18n import t, use_language
+from web import context
+
+OPEN = "open"  # no login needed
+AUTHENTICATED = "authenticated"  # any logged-in user
+ONBOARDING = "onboarding"  # open only while no user exists
+
+Access = Permission | str
+
+# path template -> who may use it
+ROUTES: dict[str, Access] = {}
+
+
+def declare(path: str, access: Access) -> None:
+    """Record who may use a route."""
+    ROUTES[path] = access
+
+
+def forbidden_page(principal: Principal) -> Response:
+    """Return a small translated 403 page."""
+    with use_language(principal.language):
+        body = (f"<!doctype html><html lang='{principal.language}'><meta charset='utf-8'>"
+                f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                f"<title>{t('error.forbidden_title')}</title>"
+                f"<body style='font-family:sans-serif;padding:2rem'><h1>{t('error.forbidden_title')}</h1>"
+                f"<p>{t('error.forbidden')}</p><p><a href='/'>{t('nav.dashboard')}</a></p></body></html>")
+    return HTMLResponse(body, status_code=403)
+
+
+def page(path: str, access: Access) -> Callable[[Callable[..., Any]], Any]:
+    """Register a NiceGUI page that only users with `access` may open."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        declare(path, access)
+        params = list(inspect.signature(func).parameters.values())
+        wants_request = any(p.name == "request" for p in params)
+
+        @functools.wraps(func)
+        async def wrapper(request: Request, **kwargs: Any) -> Any:
+            who: Principal | None = getattr(request.state, "principal", None)
+            if access not in (OPEN, ONBOARDING):
+                if who is None:
+                    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+                if isinstance(access, Permission) and not who.can(access):
+                    return forbidden_page(who)
+            if who is not None:
+                context.remember(ui.context.client, who)
+            if wants_request:
+                kwargs["request"] = request
+            with use_language(who.language if who else context.tab_language()):
+                result = func(**kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+            return result
+
+        sig_params = [p for p in params if p.name != "request"]
+        sig_params.insert(0, inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                               annotation=Request))
+        wrapper.__signature__ = inspect.Signature(sig_params)  # type: ignore[attr-defined]
+        return ui.page(path, title="WardCam")(wrapper)
+
+    return decorator
+
+
+def require(access: Access) -> Any:
+    """Return a FastAPI dependency that yields the Principal allowed to call an endpoint."""
+
+    async def dependency(request: Request) -> Principal | None:
+        who: Principal | None = getattr(request.state, "principal", None)
+        if access == OPEN:
+            return who
+        if who is None:
+            raise NotAuthenticated()
+        if isinstance(access, Permission) and not who.can(access):
+            raise Forbidden()
+        return who
+
+    dependency.__wardcam_access__ = access  # type: ignore[attr-defined]
+    return Depends(dependency)

@@ -1,0 +1,68 @@
+"""Mount the panel and the API on NiceGUI's app, and serve the appliance."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from nicegui import app, ui
+
+from appliance import i18n
+from appliance.app import Appliance
+from web import context
+from web.api import auth as auth_api
+from web.api import health as health_api
+from web.api import users as users_api
+from web.api.errors import install_error_handlers
+from web.middleware import AuthMiddleware
+
+FAVICON = "📹"
+
+
+def mount(appliance: Appliance) -> None:
+    """Register the pages, the API and the auth middleware, and tie the appliance to the app's lifespan."""
+    import web.pages  # noqa: F401  (registers every page)
+
+    context.set_appliance(appliance)
+    AuthMiddleware._onboarded = False
+    i18n.set_resolver(context.tab_language)
+    for router in (health_api.router, auth_api.router, users_api.router):
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(AuthMiddleware)
+
+    nicegui_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(fastapi_app: FastAPI) -> AsyncIterator[Any]:
+        await appliance.start()
+        try:
+            async with nicegui_lifespan(fastapi_app) as state:
+                yield state
+        finally:
+            await appliance.stop()
+
+    app.router.lifespan_context = lifespan
+
+
+def ui_options(appliance: Appliance) -> dict[str, Any]:
+    """Return the options that ui.run gets in production and in tests alike."""
+    return {
+        "title": "WardCam",
+        "favicon": FAVICON,
+        "language": "vi",
+        "show_welcome_message": False,
+        "reload": False,
+        "show": False,
+        "reconnect_timeout": 10.0,
+    }
+
+
+def run(appliance: Appliance) -> None:
+    """Serve the panel until the process is stopped."""
+    appliance.settings.prepare()
+    mount(appliance)
+    ui.run(host=appliance.settings.host, port=appliance.settings.port, uvicorn_logging_level="warning",
+           **ui_options(appliance))

@@ -1,0 +1,47 @@
+"""/system: version, uptime, disk, CPU, memory, database, and recent log lines."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from appliance.auth.roles import Permission
+from appliance.i18n import t
+from appliance.logs import recent
+from appliance.system import read_status
+from web import context, design
+from web.access import page
+from web.components.stat import stat_card
+from web.format import duration, size
+from web.theme import frame
+
+
+@page("/system", Permission.MANAGE_SYSTEM)
+def system_page() -> None:
+    """Show the appliance's health, refreshed every few seconds."""
+    settings = context.appliance().settings
+    with frame("nav.system"):
+        status_cards = ui.element("div").classes(design.GRID)
+        ui.label(t("system.logs")).classes(design.H2)
+        logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
+
+        def refresh() -> None:
+            s = read_status(settings.data_dir, settings.db_backend)
+            status_cards.clear()
+            with status_cards:
+                stat_card("info", s.version, t("system.version"))
+                stat_card("schedule", duration(s.uptime_s), t("system.uptime"))
+                stat_card("storage", f"{s.disk_used_pct:.0f}%",
+                          t("system.disk", used=size(s.disk_used), total=size(s.disk_total)))
+                stat_card("memory", f"{s.cpu_pct:.0f}%", t("system.cpu"))
+                stat_card("developer_board", size(s.memory_used),
+                          t("system.memory", total=size(s.memory_total)))
+                stat_card("apps", size(s.process_rss), t("system.process_memory"))
+                stat_card("dns", "PostgreSQL" if s.db_backend == "postgresql" else "SQLite", t("system.database"))
+            lines = list(recent.lines)[-200:]
+            logs.clear()
+            with logs:
+                ui.label("\n".join(f"{at:%Y-%m-%d %H:%M:%S} {level:<7} {text}" for at, level, text in lines)
+                         or t("system.no_logs")).classes("whitespace-pre-wrap")
+
+        refresh()
+        ui.timer(5.0, refresh)
