@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 
 from appliance import __version__
 from appliance.audit import AuditLog
@@ -43,8 +43,13 @@ class Appliance:
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
             self._stack = stack.pop_all()
         self.started_at = time.time()
-        log.info("WardCam %s started (data %s, database %s%s)", __version__, s.data_dir, s.db_backend,
-                 ", demo" if s.demo else "")
+        log.info(
+            "WardCam %s started (data %s, database %s%s)",
+            __version__,
+            s.data_dir,
+            s.db_backend,
+            ", demo" if s.demo else "",
+        )
 
     async def stop(self) -> None:
         """Stop every part, newest first."""
@@ -65,7 +70,5 @@ class Appliance:
     @staticmethod
     async def _cancel(task: asyncio.Task[None]) -> None:
         task.cancel()
-        try:
+        with suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass

@@ -27,13 +27,34 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 
 
-def entry_hash(prev_hash: str, at: datetime, actor: str, actor_id: int | None, action: str,
-               object_type: str, object_id: str, detail: dict[str, Any], ip: str) -> str:
+def entry_hash(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    detail: dict[str, Any],
+    ip: str,
+) -> str:
     """Return the SHA-256 over an entry's content and the hash before it."""
     body = json.dumps(
-        [prev_hash, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, actor_id, action,
-         object_type, object_id, detail, ip],
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+        [
+            prev_hash,
+            at.astimezone(UTC).isoformat(timespec="microseconds"),
+            actor,
+            actor_id,
+            action,
+            object_type,
+            object_id,
+            detail,
+            ip,
+        ],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -55,9 +76,17 @@ class AuditLog:
         self._head_file = head_file
         self._lock = asyncio.Lock()
 
-    async def record(self, action: str, *, who: Principal | None = None, actor: str = "",
-                     object_type: str = "", object_id: str | int = "",
-                     detail: dict[str, Any] | None = None, ip: str = "") -> AuditEntry:
+    async def record(
+        self,
+        action: str,
+        *,
+        who: Principal | None = None,
+        actor: str = "",
+        object_type: str = "",
+        object_id: str | int = "",
+        detail: dict[str, Any] | None = None,
+        ip: str = "",
+    ) -> AuditEntry:
         """Append one entry to the chain."""
         detail = detail or {}
         at = datetime.now(UTC)
@@ -68,8 +97,16 @@ class AuditLog:
             prev = last.hash if last else GENESIS
             digest = entry_hash(prev, at, actor_name, actor_id, action, object_type, str(object_id), detail, ip)
             entry = await AuditEntry.create(
-                at=at, actor=actor_name[:64], actor_id=actor_id, action=action, object_type=object_type,
-                object_id=str(object_id)[:64], detail=detail, ip=ip[:64], prev_hash=prev, hash=digest,
+                at=at,
+                actor=actor_name[:64],
+                actor_id=actor_id,
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id)[:64],
+                detail=detail,
+                ip=ip[:64],
+                prev_hash=prev,
+                hash=digest,
             )
             count = (last.id if last else 0) + 1
             self._write_head(entry.id, digest, count)
@@ -90,8 +127,17 @@ class AuditLog:
             count += 1
             if entry.prev_hash != prev:
                 return VerifyResult(False, count, entry.id, "inserted_or_deleted")
-            expected = entry_hash(entry.prev_hash, entry.at, entry.actor, entry.actor_id, entry.action,
-                                  entry.object_type, entry.object_id, entry.detail, entry.ip)
+            expected = entry_hash(
+                entry.prev_hash,
+                entry.at,
+                entry.actor,
+                entry.actor_id,
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                entry.detail,
+                entry.ip,
+            )
             if expected != entry.hash:
                 return VerifyResult(False, count, entry.id, "edited")
             prev = entry.hash

@@ -88,9 +88,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     appliance = Appliance(settings)
 
     async def add() -> int:
-        user = await appliance.accounts.create_user(None, args.name, password, Role(args.role),
-                                                    display_name=args.display_name or "",
-                                                    language=args.language)
+        user = await appliance.accounts.create_user(
+            None, args.name, password, Role(args.role), display_name=args.display_name or "", language=args.language
+        )
         print(t("cli.user_added", username=user.username, role=user.role.value))
         return 0
 
@@ -116,8 +116,13 @@ def cmd_token_create(args: argparse.Namespace) -> int:
             print(t("cli.token_no_user"), file=sys.stderr)
             return 1
         row, token = await create_token(user, args.name)
-        await appliance.audit.record("token.created", actor="cli", object_type="api_token", object_id=row.id,
-                                     detail={"name": row.name, "user": user.username})
+        await appliance.audit.record(
+            "token.created",
+            actor="cli",
+            object_type="api_token",
+            object_id=row.id,
+            detail={"name": row.name, "user": user.username},
+        )
         print(t("cli.token_created", name=row.name, username=user.username), file=sys.stderr)
         print(token)
         return 0
@@ -147,8 +152,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Describe every verb and its options."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", default=str(default_data_dir()),
-                        help="data directory (default ./data or $WARDCAM_DATA_DIR)")
+    common.add_argument(
+        "--data-dir", default=str(default_data_dir()), help="data directory (default ./data or $WARDCAM_DATA_DIR)"
+    )
     parser = argparse.ArgumentParser(prog="wardcam", description="WardCam CCTV appliance")
     parser.add_argument("--version", action="version", version=f"wardcam {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -166,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     demo.set_defaults(func=cmd_demo)
 
-    verbs.add_parser("migrate", parents=[common], help="apply database migrations").set_defaults(
-        func=cmd_migrate)
+    verbs.add_parser("migrate", parents=[common], help="apply database migrations").set_defaults(func=cmd_migrate)
 
     user = verbs.add_parser("user", help="manage users").add_subparsers(dest="user_verb", required=True)
     add = user.add_parser("add", parents=[common], help="add a user")
@@ -185,8 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_token_create)
 
     audit = verbs.add_parser("audit", help="audit log").add_subparsers(dest="audit_verb", required=True)
-    audit.add_parser("verify", parents=[common], help="verify the hash chain").set_defaults(
-        func=cmd_audit_verify)
+    audit.add_parser("verify", parents=[common], help="verify the hash chain").set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -15,8 +15,7 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1***"),
     (re.compile(r"\bwc[st]_[A-Za-z0-9_-]{8,}"), "wc*_***"),
     # key=value and "key": "value" pairs whose key names a secret
-    (re.compile(r"(?i)((?:password|passwd|secret|token|api_key|apikey)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"),
-     r"\1***"),
+    (re.compile(r"(?i)((?:password|passwd|secret|token|api_key|apikey)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"), r"\1***"),
 ]
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from nicegui import ui
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from appliance.auth.principal import Principal
 from appliance.auth.roles import Permission
@@ -30,6 +31,8 @@ Access = Permission | str
 
 # path template -> who may use it
 ROUTES: dict[str, Access] = {}
+# pages waiting to be registered with NiceGUI by register_pages()
+PAGES: dict[str, Callable[..., Any]] = {}
 
 
 def declare(path: str, access: Access) -> None:
@@ -40,11 +43,13 @@ def declare(path: str, access: Access) -> None:
 def forbidden_page(principal: Principal) -> Response:
     """Return a small translated 403 page."""
     with use_language(principal.language):
-        body = (f"<!doctype html><html lang='{principal.language}'><meta charset='utf-8'>"
-                f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                f"<title>{t('error.forbidden_title')}</title>"
-                f"<body style='font-family:sans-serif;padding:2rem'><h1>{t('error.forbidden_title')}</h1>"
-                f"<p>{t('error.forbidden')}</p><p><a href='/'>{t('nav.dashboard')}</a></p></body></html>")
+        body = (
+            f"<!doctype html><html lang='{principal.language}'><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{t('error.forbidden_title')}</title>"
+            f"<body style='font-family:sans-serif;padding:2rem'><h1>{t('error.forbidden_title')}</h1>"
+            f"<p>{t('error.forbidden')}</p><p><a href='/'>{t('nav.dashboard')}</a></p></body></html>"
+        )
     return HTMLResponse(body, status_code=403)
 
 
@@ -75,12 +80,18 @@ def page(path: str, access: Access) -> Callable[[Callable[..., Any]], Any]:
             return result
 
         sig_params = [p for p in params if p.name != "request"]
-        sig_params.insert(0, inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                               annotation=Request))
+        sig_params.insert(0, inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request))
         wrapper.__signature__ = inspect.Signature(sig_params)  # type: ignore[attr-defined]
-        return ui.page(path, title="WardCam")(wrapper)
+        PAGES[path] = wrapper
+        return func
 
     return decorator
+
+
+def register_pages() -> None:
+    """Register every declared page with NiceGUI (again after a reset of its routes)."""
+    for path, wrapper in PAGES.items():
+        ui.page(path, title="WardCam")(wrapper)
 
 
 def require(access: Access) -> Any:
@@ -98,3 +109,35 @@ def require(access: Access) -> Any:
 
     dependency.__wardcam_access__ = access  # type: ignore[attr-defined]
     return Depends(dependency)
+
+
+FRAMEWORK_PREFIX = "/_nicegui"
+
+
+def iter_routes(app: Any) -> Iterator[tuple[str, frozenset[str], Any]]:
+    """Yield (path template, methods, route) for every route, routers included."""
+    for route in app.routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            for sub in original.routes:
+                yield sub.path, frozenset(getattr(sub, "methods", None) or ()), sub
+        elif hasattr(route, "path"):
+            yield route.path, frozenset(getattr(route, "methods", None) or ()), route
+
+
+def undeclared_routes(app: Any) -> list[str]:
+    """Return the application routes that nobody declared access for."""
+    return sorted(
+        {path for path, _, _ in iter_routes(app) if not path.startswith(FRAMEWORK_PREFIX) and path not in ROUTES}
+    )
+
+
+def match_route(app: Any, scope: dict[str, Any]) -> str | None:
+    """Return the path template of the route a request goes to, or None."""
+    for path, _, route in iter_routes(app):
+        if path.startswith(FRAMEWORK_PREFIX):
+            continue
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            return path
+    return None

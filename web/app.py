@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,28 +13,36 @@ from nicegui import app, ui
 from appliance import i18n
 from appliance.app import Appliance
 from web import context
+from web.access import register_pages, undeclared_routes
 from web.api import auth as auth_api
 from web.api import health as health_api
 from web.api import users as users_api
 from web.api.errors import install_error_handlers
 from web.middleware import AuthMiddleware
 
+log = logging.getLogger(__name__)
+
 FAVICON = "📹"
 
 
 def mount(appliance: Appliance) -> None:
     """Register the pages, the API and the auth middleware, and tie the appliance to the app's lifespan."""
-    import web.pages  # noqa: F401  (registers every page)
+    from web.pages import errors  # importing web.pages declares every page
 
     context.set_appliance(appliance)
     AuthMiddleware._onboarded = False
     i18n.set_resolver(context.tab_language)
+    register_pages()
+    errors.install()
     for router in (health_api.router, auth_api.router, users_api.router):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
+    for path in undeclared_routes(app):
+        log.error("route %s declares no access; it will refuse every request", path)
 
-    nicegui_lifespan = app.router.lifespan_context
+    # NiceGUI's own lifespan, unwrapped if an earlier mount in this process wrapped it
+    nicegui_lifespan = getattr(app.router.lifespan_context, "__wardcam_inner__", app.router.lifespan_context)
 
     @asynccontextmanager
     async def lifespan(fastapi_app: FastAPI) -> AsyncIterator[Any]:
@@ -44,6 +53,7 @@ def mount(appliance: Appliance) -> None:
         finally:
             await appliance.stop()
 
+    lifespan.__wardcam_inner__ = nicegui_lifespan  # type: ignore[attr-defined]
     app.router.lifespan_context = lifespan
 
 
@@ -64,5 +74,9 @@ def run(appliance: Appliance) -> None:
     """Serve the panel until the process is stopped."""
     appliance.settings.prepare()
     mount(appliance)
-    ui.run(host=appliance.settings.host, port=appliance.settings.port, uvicorn_logging_level="warning",
-           **ui_options(appliance))
+    ui.run(
+        host=appliance.settings.host,
+        port=appliance.settings.port,
+        uvicorn_logging_level="warning",
+        **ui_options(appliance),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -9,11 +10,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from appliance.auth.principal import Principal
+from appliance.auth.roles import Permission
 from appliance.auth.sessions import COOKIE_NAME, resolve_session
 from appliance.auth.tokens import resolve_token
-from appliance.errors import InvalidToken, NotAuthenticated, WardCamError
+from appliance.errors import Forbidden, InvalidToken, NotAuthenticated, WardCamError
 from web import context
+from web.access import ROUTES, forbidden_page, match_route
 from web.api.errors import JSON_PREFIXES, error_response
+
+log = logging.getLogger(__name__)
 
 # NiceGUI's own scripts, styles and fonts: the same for everyone, no data in them.
 FRAMEWORK_PREFIXES = ("/_nicegui/", "/_nicegui_ws/")
@@ -54,7 +59,21 @@ class AuthMiddleware(BaseHTTPMiddleware):
             if wants_json(path):
                 return error_response(request, NotAuthenticated())
             return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+        template = match_route(request.app, request.scope)
+        if template is not None:
+            access = ROUTES.get(template)
+            if access is None:  # deny by default: a route nobody declared access for
+                log.warning("refused %s: route %s has no declared access", path, template)
+                return self._forbidden(request, principal)
+            if isinstance(access, Permission) and not principal.can(access):
+                return self._forbidden(request, principal)
         return await call_next(request)
+
+    @staticmethod
+    def _forbidden(request: Request, principal: Principal) -> Response:
+        if wants_json(request.url.path):
+            return error_response(request, Forbidden())
+        return forbidden_page(principal)
 
     async def _principal(self, request: Request) -> Principal | None:
         header = request.headers.get("authorization")

@@ -16,8 +16,7 @@ from web.navigation import NAV
 
 def apply_colors() -> None:
     """Set the panel's colour scheme."""
-    ui.colors(primary=design.PRIMARY, secondary=design.SECONDARY, accent=design.ACCENT,
-              negative=design.NEGATIVE)
+    ui.colors(primary=design.PRIMARY, secondary=design.SECONDARY, accent=design.ACCENT, negative=design.NEGATIVE)
 
 
 async def logout() -> None:
@@ -43,9 +42,11 @@ def frame(title_key: str) -> Iterator[None]:
                 if who is None or not who.can(entry.permission):
                     continue
                 active = current == entry.path
-                with ui.item(on_click=lambda p=entry.path: ui.navigate.to(p)).classes(
-                        design.NAV_ITEM + (" " + design.NAV_ACTIVE if active else "")).props(
-                        f"clickable data-nav={entry.path}"):
+                with (
+                    ui.item(on_click=lambda p=entry.path: ui.navigate.to(p))
+                    .classes(design.NAV_ITEM + (" " + design.NAV_ACTIVE if active else ""))
+                    .props(f"clickable data-nav={entry.path}")
+                ):
                     with ui.item_section().props("avatar"):
                         ui.icon(entry.icon)
                     ui.item_section(t(entry.label_key))

@@ -72,11 +72,15 @@ class Accounts:
             if await User.exists():
                 raise OnboardingClosed()
             user = await User.create(
-                username=username, display_name=display_name.strip()[:128], password_hash=password_hash,
-                role=Role.ADMIN, language=check_language(language),
+                username=username,
+                display_name=display_name.strip()[:128],
+                password_hash=password_hash,
+                role=Role.ADMIN,
+                language=check_language(language),
             )
-        await self.audit.record("onboarding.owner_created", actor=username, object_type="user",
-                                object_id=user.id, ip=ip)
+        await self.audit.record(
+            "onboarding.owner_created", actor=username, object_type="user", object_id=user.id, ip=ip
+        )
         log.info("onboarding: owner account %s created", username)
         return user
 
@@ -88,8 +92,13 @@ class Accounts:
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
             self.throttle.failed(name, ip)
-            await self.audit.record("auth.login_failed", actor=name, object_type="user", ip=ip,
-                                    detail={"reason": "disabled" if ok and user else "bad_credentials"})
+            await self.audit.record(
+                "auth.login_failed",
+                actor=name,
+                object_type="user",
+                ip=ip,
+                detail={"reason": "disabled" if ok and user else "bad_credentials"},
+            )
             log.info("login failed for %s from %s", name, ip)
             raise InvalidCredentials()
         self.throttle.succeeded(name, ip)
@@ -101,25 +110,52 @@ class Accounts:
         await self.audit.record("auth.login", who=principal, object_type="user", object_id=user.id, ip=ip)
         return LoginResult(token, principal)
 
-    async def create_user(self, by: Principal | None, username: str, password: str, role: Role,
-                          display_name: str = "", language: str = "vi", ip: str = "") -> User:
+    async def create_user(
+        self,
+        by: Principal | None,
+        username: str,
+        password: str,
+        role: Role,
+        display_name: str = "",
+        language: str = "vi",
+        ip: str = "",
+    ) -> User:
         """Create a user (by an admin, or from the command line when `by` is None)."""
         username = check_username(username)
         password_hash = hash_password(password)
         try:
-            user = await User.create(username=username, display_name=display_name.strip()[:128],
-                                     password_hash=password_hash, role=role,
-                                     language=check_language(language))
+            user = await User.create(
+                username=username,
+                display_name=display_name.strip()[:128],
+                password_hash=password_hash,
+                role=role,
+                language=check_language(language),
+            )
         except IntegrityError as exc:
             raise DuplicateUsername(username=username) from exc
-        await self.audit.record("user.created", who=by, actor="cli" if by is None else "", object_type="user",
-                                object_id=user.id, ip=ip, detail={"username": username, "role": role.value})
+        await self.audit.record(
+            "user.created",
+            who=by,
+            actor="cli" if by is None else "",
+            object_type="user",
+            object_id=user.id,
+            ip=ip,
+            detail={"username": username, "role": role.value},
+        )
         return user
 
-    async def update_user(self, by: Principal, user_id: int, *, display_name: str | None = None,
-                          role: Role | None = None, language: str | None = None,
-                          is_active: bool | None = None, site_ids: list[int] | None = None,
-                          ip: str = "") -> User:
+    async def update_user(
+        self,
+        by: Principal,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        role: Role | None = None,
+        language: str | None = None,
+        is_active: bool | None = None,
+        site_ids: list[int] | None = None,
+        ip: str = "",
+    ) -> User:
         """Change a user's profile, role, language, active flag or granted sites."""
         user = await User.get_or_none(id=user_id)
         if user is None:
@@ -150,8 +186,9 @@ class Accounts:
         if "role" in changes or changes.get("is_active") is False:
             await end_user_sessions(user.id)
         if changes:
-            await self.audit.record("user.updated", who=by, object_type="user", object_id=user.id, ip=ip,
-                                    detail=changes)
+            await self.audit.record(
+                "user.updated", who=by, object_type="user", object_id=user.id, ip=ip, detail=changes
+            )
         return user
 
     async def set_password(self, by: Principal, user_id: int, new_password: str, ip: str = "") -> None:

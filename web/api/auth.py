@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from appliance.auth.sessions import COOKIE_NAME, end_session
+from appliance.db.models.users import User
 from web import context, tickets
 from web.access import AUTHENTICATED, OPEN, declare, require
 from web.api.schemas import LoginBody, UserOut
-from appliance.db.models.users import User
 
 router = APIRouter()
 
@@ -17,15 +17,23 @@ router = APIRouter()
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
     """Attach the session cookie: HttpOnly, SameSite=Lax, Secure behind HTTPS."""
     max_age = int(context.appliance().accounts.session_policy.absolute.total_seconds())
-    response.set_cookie(COOKIE_NAME, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
 
 
 @router.post("/api/auth/login", tags=["auth"])
 async def api_login(body: LoginBody, request: Request) -> JSONResponse:
     """Log in with a username and password; the answer sets the session cookie."""
     result = await context.appliance().accounts.login(
-        body.username, body.password, context.client_ip(request), request.headers.get("user-agent", ""))
+        body.username, body.password, context.client_ip(request), request.headers.get("user-agent", "")
+    )
     user = await User.get(id=result.principal.user_id)
     response = JSONResponse({"user": UserOut.of(user).model_dump(mode="json")})
     set_session_cookie(response, request, result.token)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,8 +41,7 @@ def error_response(request: Request, exc: WardCamError) -> JSONResponse:
     """Turn a WardCamError into a translated JSON answer."""
     lang = request_language(request)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(error_body(exc.key, t(exc.key, lang, **exc.params)), status_code=exc.status,
-                        headers=headers)
+    return JSONResponse(error_body(exc.key, t(exc.key, lang, **exc.params)), status_code=exc.status, headers=headers)
 
 
 async def _wardcam_error(request: Request, exc: Exception) -> JSONResponse:
@@ -64,8 +63,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         key = f"error.field.{kind}"
         text = t(key, lang, **{k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, (str, int, float))})
         fields[name] = text if text != key else t("error.field.invalid", lang)
-    return JSONResponse(error_body("error.invalid_request", t("error.invalid_request", lang), fields),
-                        status_code=422)
+    return JSONResponse(error_body("error.invalid_request", t("error.invalid_request", lang), fields), status_code=422)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -84,12 +82,15 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def _json_only(handler: Handler, fallback: Handler | None) -> Handler:
     """Use `handler` for JSON routes and leave pages to the panel's own error page."""
 
+    fallback = getattr(fallback, "__wardcam_fallback__", fallback)
+
     async def dispatch(request: Request, exc: Exception) -> Any:
         if fallback is None or request.url.path.startswith(JSON_PREFIXES):
             return await handler(request, exc)
         result = fallback(request, exc)
         return await result if inspect.isawaitable(result) else result
 
+    dispatch.__wardcam_fallback__ = fallback  # type: ignore[attr-defined]
     return dispatch
 
 
@@ -97,6 +98,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on the app; pages keep the panel's error pages."""
     app.add_exception_handler(WardCamError, _wardcam_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for key, handler in ((StarletteHTTPException, _http_error), (404, _http_error), (Exception, _unexpected),
-                         (500, _unexpected)):
+    for key, handler in (
+        (StarletteHTTPException, _http_error),
+        (404, _http_error),
+        (Exception, _unexpected),
+        (500, _unexpected),
+    ):
         app.add_exception_handler(key, _json_only(handler, app.exception_handlers.get(key)))

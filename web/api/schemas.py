@@ -51,5 +51,12 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-                   language=user.language, is_active=user.is_active, last_login_at=user.last_login_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            language=user.language,
+            is_active=user.is_active,
+            last_login_at=user.last_login_at,
+        )

@@ -28,12 +28,11 @@ async def list_users(_: Principal = require(Permission.MANAGE_USERS)) -> list[Us
 
 
 @router.post("", status_code=201)
-async def create_user(body: UserCreate, request: Request,
-                      who: Principal = require(Permission.MANAGE_USERS)) -> UserOut:
+async def create_user(body: UserCreate, request: Request, who: Principal = require(Permission.MANAGE_USERS)) -> UserOut:
     """Create a user."""
     user = await context.appliance().accounts.create_user(
-        who, body.username, body.password, body.role, body.display_name, body.language,
-        ip=context.client_ip(request))
+        who, body.username, body.password, body.role, body.display_name, body.language, ip=context.client_ip(request)
+    )
     return UserOut.of(user)
 
 
@@ -47,17 +46,20 @@ async def get_user(user_id: int, _: Principal = require(Permission.MANAGE_USERS)
 
 
 @router.patch("/{user_id}")
-async def update_user(user_id: int, body: UserUpdate, request: Request,
-                      who: Principal = require(Permission.MANAGE_USERS)) -> UserOut:
+async def update_user(
+    user_id: int, body: UserUpdate, request: Request, who: Principal = require(Permission.MANAGE_USERS)
+) -> UserOut:
     """Change a user's profile, role, language, active flag or granted sites."""
     user = await context.appliance().accounts.update_user(
-        who, user_id, **body.model_dump(exclude_none=True), ip=context.client_ip(request))
+        who, user_id, **body.model_dump(exclude_none=True), ip=context.client_ip(request)
+    )
     return UserOut.of(user)
 
 
 @router.post("/{user_id}/password", status_code=204)
-async def reset_password(user_id: int, body: PasswordReset, request: Request,
-                         who: Principal = require(Permission.MANAGE_USERS)) -> None:
+async def reset_password(
+    user_id: int, body: PasswordReset, request: Request, who: Principal = require(Permission.MANAGE_USERS)
+) -> None:
     """Set a new password for a user; their sessions end."""
     await context.appliance().accounts.set_password(who, user_id, body.password, ip=context.client_ip(request))
 

@@ -19,12 +19,14 @@ def account_page() -> None:
     me = context.principal()
     assert me is not None
     with frame("nav.account"):
-        ui.label(t("account.signed_in_as", username=me.username, role=t(f"role.{me.role.value}"))).classes(
-            design.MUTED)
+        ui.label(t("account.signed_in_as", username=me.username, role=t(f"role.{me.role.value}"))).classes(design.MUTED)
         with ui.card().classes(design.CARD):
             ui.label(t("account.language")).classes(design.H2)
-            language = ui.select(LANGUAGES, value=me.language, label=t("field.language")).classes(
-                "w-full max-w-xs").props("data-test=language")
+            language = (
+                ui.select(LANGUAGES, value=me.language, label=t("field.language"))
+                .classes("w-full max-w-xs")
+                .props("data-test=language")
+            )
 
             async def save_language() -> None:
                 who = await acting(Permission.OWN_ACCOUNT)
@@ -39,10 +41,16 @@ def account_page() -> None:
 
         with ui.card().classes(design.CARD):
             ui.label(t("account.change_password")).classes(design.H2)
-            current = ui.input(t("field.current_password"), password=True).classes(design.FORM_FIELD).props(
-                "autocomplete=current-password")
-            new = ui.input(t("field.new_password"), password=True, password_toggle_button=True).classes(
-                design.FORM_FIELD).props("autocomplete=new-password")
+            current = (
+                ui.input(t("field.current_password"), password=True)
+                .classes(design.FORM_FIELD)
+                .props("autocomplete=current-password")
+            )
+            new = (
+                ui.input(t("field.new_password"), password=True, password_toggle_button=True)
+                .classes(design.FORM_FIELD)
+                .props("autocomplete=new-password")
+            )
             confirm = ui.input(t("field.password_confirm"), password=True).classes(design.FORM_FIELD)
             ui.label(t("hint.password_rules")).classes(design.MUTED)
 
@@ -56,7 +64,8 @@ def account_page() -> None:
                     return
                 try:
                     await context.appliance().accounts.change_own_password(
-                        who, current.value or "", new.value or "", ip=client_ip())
+                        who, current.value or "", new.value or "", ip=client_ip()
+                    )
                 except InvalidCredentials as exc:
                     current.error = t(exc.key)
                     return

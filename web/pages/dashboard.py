@@ -25,8 +25,9 @@ async def dashboard() -> None:
         with ui.element("div").classes(design.GRID):
             stat_card("videocam", str(len(camera_list)), t("dashboard.cameras"))
             stat_card("place", str(await Site.all().count()), t("dashboard.sites"))
-            stat_card("fiber_manual_record", str(sum(1 for c in camera_list if c.enabled)),
-                      t("dashboard.enabled_cameras"))
+            stat_card(
+                "fiber_manual_record", str(sum(1 for c in camera_list if c.enabled)), t("dashboard.enabled_cameras")
+            )
         with ui.card().classes(design.CARD):
             ui.label(t("dashboard.live_grid")).classes(design.H2)
             ui.label(t("dashboard.live_grid_coming")).classes(design.MUTED)
@@ -37,5 +38,7 @@ async def dashboard() -> None:
                     with ui.card().classes("w-full").props(f"data-camera={camera.id}"):
                         ui.label(camera.name).classes("font-semibold")
                         ui.label(camera.site.name if camera.site else t("dashboard.no_site")).classes(design.MUTED)
-                        ui.badge(t("camera.status.configured") if camera.enabled else t("camera.status.disabled"),
-                                 color="grey-7" if camera.enabled else "grey-5")
+                        ui.badge(
+                            t("camera.status.configured") if camera.enabled else t("camera.status.disabled"),
+                            color="grey-7" if camera.enabled else "grey-5",
+                        )

@@ -9,7 +9,6 @@ from web import design
 from web.theme import apply_colors
 
 
-@app.on_page_exception
 def page_failed() -> None:
     """Tell the user that something went wrong, without technical detail."""
     apply_colors()
@@ -18,3 +17,8 @@ def page_failed() -> None:
         ui.label(t("error.page_failed_title")).classes(design.H1)
         ui.label(t("error.page_failed")).classes(design.MUTED)
         ui.link(t("nav.dashboard"), "/")
+
+
+def install() -> None:
+    """Show page_failed() instead of a traceback when a page raises."""
+    app.on_page_exception(page_failed)

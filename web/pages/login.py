@@ -32,8 +32,11 @@ def login(request: Request, lang: str = "vi", next: str = "/") -> RedirectRespon
             ui.icon("videocam").classes("text-3xl text-primary")
             ui.label(t("login.title")).classes(design.H1)
         username = ui.input(t("field.username")).classes(design.FORM_FIELD).props("autocomplete=username")
-        password = ui.input(t("field.password"), password=True).classes(design.FORM_FIELD).props(
-            "autocomplete=current-password")
+        password = (
+            ui.input(t("field.password"), password=True)
+            .classes(design.FORM_FIELD)
+            .props("autocomplete=current-password")
+        )
         message = ui.label("").classes(design.ERROR_TEXT)
 
         async def submit() -> None:
@@ -41,8 +44,8 @@ def login(request: Request, lang: str = "vi", next: str = "/") -> RedirectRespon
                 message.text = ""
                 try:
                     result = await context.appliance().accounts.login(
-                        username.value or "", password.value or "", client_ip(),
-                        request.headers.get("user-agent", ""))
+                        username.value or "", password.value or "", client_ip(), request.headers.get("user-agent", "")
+                    )
                 except (InvalidCredentials, TooManyAttempts) as exc:
                     message.text = t(exc.key, **exc.params)
                     password.value = ""

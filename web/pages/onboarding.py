@@ -27,10 +27,16 @@ def onboarding(lang: str = "vi") -> None:
         ui.label(t("onboarding.intro")).classes(design.MUTED)
         display_name = ui.input(t("field.display_name")).classes(design.FORM_FIELD)
         username = ui.input(t("field.username")).classes(design.FORM_FIELD).props("autocomplete=username")
-        password = ui.input(t("field.password"), password=True, password_toggle_button=True).classes(
-            design.FORM_FIELD).props("autocomplete=new-password")
-        confirm = ui.input(t("field.password_confirm"), password=True).classes(design.FORM_FIELD).props(
-            "autocomplete=new-password")
+        password = (
+            ui.input(t("field.password"), password=True, password_toggle_button=True)
+            .classes(design.FORM_FIELD)
+            .props("autocomplete=new-password")
+        )
+        confirm = (
+            ui.input(t("field.password_confirm"), password=True)
+            .classes(design.FORM_FIELD)
+            .props("autocomplete=new-password")
+        )
         ui.label(t("hint.password_rules")).classes(design.MUTED)
 
         async def submit() -> None:

@@ -30,18 +30,22 @@ def system_page() -> None:
             with status_cards:
                 stat_card("info", s.version, t("system.version"))
                 stat_card("schedule", duration(s.uptime_s), t("system.uptime"))
-                stat_card("storage", f"{s.disk_used_pct:.0f}%",
-                          t("system.disk", used=size(s.disk_used), total=size(s.disk_total)))
+                stat_card(
+                    "storage",
+                    f"{s.disk_used_pct:.0f}%",
+                    t("system.disk", used=size(s.disk_used), total=size(s.disk_total)),
+                )
                 stat_card("memory", f"{s.cpu_pct:.0f}%", t("system.cpu"))
-                stat_card("developer_board", size(s.memory_used),
-                          t("system.memory", total=size(s.memory_total)))
+                stat_card("developer_board", size(s.memory_used), t("system.memory", total=size(s.memory_total)))
                 stat_card("apps", size(s.process_rss), t("system.process_memory"))
                 stat_card("dns", "PostgreSQL" if s.db_backend == "postgresql" else "SQLite", t("system.database"))
             lines = list(recent.lines)[-200:]
             logs.clear()
             with logs:
-                ui.label("\n".join(f"{at:%Y-%m-%d %H:%M:%S} {level:<7} {text}" for at, level, text in lines)
-                         or t("system.no_logs")).classes("whitespace-pre-wrap")
+                ui.label(
+                    "\n".join(f"{at:%Y-%m-%d %H:%M:%S} {level:<7} {text}" for at, level, text in lines)
+                    or t("system.no_logs")
+                ).classes("whitespace-pre-wrap")
 
         refresh()
         ui.timer(5.0, refresh)

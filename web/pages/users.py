@@ -33,12 +33,14 @@ async def users_page() -> None:
     with frame("nav.users"):
         with ui.row().classes("w-full gap-2"):
             ui.button(t("users.add"), icon="person_add", on_click=lambda: add_dialog(user_list.refresh)).props(
-                "data-test=add-user")
+                "data-test=add-user"
+            )
         await user_list()
         ui.label(t("tokens.title")).classes(design.H2)
         ui.label(t("tokens.intro")).classes(design.MUTED)
         ui.button(t("tokens.create"), icon="key", on_click=lambda: token_dialog(token_list.refresh)).props(
-            "outline data-test=create-token")
+            "outline data-test=create-token"
+        )
         await token_list()
 
 
@@ -47,20 +49,26 @@ async def user_list() -> None:
     """List the users as cards, each with its actions."""
     with ui.column().classes("w-full gap-2"):
         for user in await User.all():
-            with ui.card().classes("w-full").props(f"data-user={user.username}"), ui.row().classes(
-                    "w-full items-center gap-3"):
+            with (
+                ui.card().classes("w-full").props(f"data-user={user.username}"),
+                ui.row().classes("w-full items-center gap-3"),
+            ):
                 ui.icon("person" if user.is_active else "person_off").classes("text-2xl text-grey-7")
                 with ui.column().classes("gap-0 grow"):
                     ui.label(f"{user.display_name or user.username}").classes("font-semibold")
-                    ui.label(f"{user.username} · {t('role.' + user.role.value)} · "
-                             f"{LANGUAGES.get(user.language, user.language)}").classes(design.MUTED)
+                    ui.label(
+                        f"{user.username} · {t('role.' + user.role.value)} · "
+                        f"{LANGUAGES.get(user.language, user.language)}"
+                    ).classes(design.MUTED)
                     ui.label(t("users.last_login", when=_fmt(user.last_login_at))).classes(design.MUTED)
                 if not user.is_active:
                     ui.badge(t("users.disabled"), color="grey-6")
                 ui.button(icon="edit", on_click=lambda u=user: edit_dialog(u, user_list.refresh)).props(
-                    f"flat round aria-label={t('users.edit')} data-test=edit-{user.username}")
+                    f"flat round aria-label={t('users.edit')} data-test=edit-{user.username}"
+                )
                 ui.button(icon="lock_reset", on_click=lambda u=user: password_dialog(u)).props(
-                    f"flat round aria-label={t('users.reset_password')} data-test=reset-{user.username}")
+                    f"flat round aria-label={t('users.reset_password')} data-test=reset-{user.username}"
+                )
 
 
 def add_dialog(done: Callable[[], object]) -> None:
@@ -71,8 +79,7 @@ def add_dialog(done: Callable[[], object]) -> None:
         display_name = ui.input(t("field.display_name")).classes(design.FORM_FIELD)
         role = ui.select(role_options(), value=Role.VIEWER.value, label=t("field.role")).classes(design.FORM_FIELD)
         language = ui.select(LANGUAGES, value="vi", label=t("field.language")).classes(design.FORM_FIELD)
-        password = ui.input(t("field.password"), password=True, password_toggle_button=True).classes(
-            design.FORM_FIELD)
+        password = ui.input(t("field.password"), password=True, password_toggle_button=True).classes(design.FORM_FIELD)
         ui.label(t("hint.password_rules")).classes(design.MUTED)
 
         async def save() -> None:
@@ -82,8 +89,14 @@ def add_dialog(done: Callable[[], object]) -> None:
             username.error = password.error = None
             try:
                 await context.appliance().accounts.create_user(
-                    who, username.value or "", password.value or "", Role(role.value), display_name.value or "",
-                    language.value, ip=client_ip())
+                    who,
+                    username.value or "",
+                    password.value or "",
+                    Role(role.value),
+                    display_name.value or "",
+                    language.value,
+                    ip=client_ip(),
+                )
             except (InvalidUsername, DuplicateUsername) as exc:
                 username.error = t(exc.key, **exc.params)
                 return
@@ -110,11 +123,15 @@ async def edit_dialog(user: User, done: Callable[[], object]) -> None:
         role = ui.select(role_options(), value=user.role.value, label=t("field.role")).classes(design.FORM_FIELD)
         language = ui.select(LANGUAGES, value=user.language, label=t("field.language")).classes(design.FORM_FIELD)
         active = ui.switch(t("field.active"), value=user.is_active)
-        site_select = ui.select(sites, value=granted, multiple=True, label=t("field.granted_sites")).classes(
-            design.FORM_FIELD).props("use-chips")
+        site_select = (
+            ui.select(sites, value=granted, multiple=True, label=t("field.granted_sites"))
+            .classes(design.FORM_FIELD)
+            .props("use-chips")
+        )
         site_select.bind_visibility_from(role, "value", value=Role.POLICE.value)
         ui.label(t("hint.granted_sites")).classes(design.MUTED).bind_visibility_from(
-            role, "value", value=Role.POLICE.value)
+            role, "value", value=Role.POLICE.value
+        )
 
         async def save() -> None:
             who = await acting(Permission.MANAGE_USERS)
@@ -122,9 +139,15 @@ async def edit_dialog(user: User, done: Callable[[], object]) -> None:
                 return
             try:
                 await context.appliance().accounts.update_user(
-                    who, user.id, display_name=display_name.value or "", role=Role(role.value),
-                    language=language.value, is_active=active.value, site_ids=list(site_select.value or []),
-                    ip=client_ip())
+                    who,
+                    user.id,
+                    display_name=display_name.value or "",
+                    role=Role(role.value),
+                    language=language.value,
+                    is_active=active.value,
+                    site_ids=list(site_select.value or []),
+                    ip=client_ip(),
+                )
             except WardCamError as exc:
                 ui.notify(t(exc.key, **exc.params), type="negative")
                 return
@@ -143,7 +166,8 @@ def password_dialog(user: User) -> None:
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
         ui.label(t("users.reset_password_for", username=user.username)).classes(design.H2)
         password = ui.input(t("field.new_password"), password=True, password_toggle_button=True).classes(
-            design.FORM_FIELD)
+            design.FORM_FIELD
+        )
         ui.label(t("hint.password_rules")).classes(design.MUTED)
 
         async def save() -> None:
@@ -174,8 +198,15 @@ async def token_list() -> None:
         with ui.card().classes("w-full").props(f"data-token={token.id}"), ui.row().classes("w-full items-center"):
             with ui.column().classes("gap-0 grow"):
                 ui.label(token.name).classes("font-semibold")
-                ui.label(t("tokens.meta", user=token.user.username, prefix=token.prefix,
-                           created=_fmt(token.created_at), used=_fmt(token.last_used_at))).classes(design.MUTED)
+                ui.label(
+                    t(
+                        "tokens.meta",
+                        user=token.user.username,
+                        prefix=token.prefix,
+                        created=_fmt(token.created_at),
+                        used=_fmt(token.last_used_at),
+                    )
+                ).classes(design.MUTED)
             ui.button(t("tokens.revoke"), on_click=lambda tok=token: revoke(tok.id)).props("flat color=negative")
 
 
@@ -185,8 +216,9 @@ async def revoke(token_id: int) -> None:
     if who is None:
         return
     if await revoke_token(token_id):
-        await context.appliance().audit.record("token.revoked", who=who, object_type="api_token",
-                                                object_id=token_id, ip=client_ip())
+        await context.appliance().audit.record(
+            "token.revoked", who=who, object_type="api_token", object_id=token_id, ip=client_ip()
+        )
         ui.notify(t("tokens.revoked"), type="positive")
     token_list.refresh()
 
@@ -199,7 +231,8 @@ async def token_dialog(done: Callable[[], Awaitable[None] | None]) -> None:
         ui.label(t("tokens.create")).classes(design.H2)
         name = ui.input(t("field.token_name")).classes(design.FORM_FIELD)
         owner = ui.select(users, value=me.user_id if me else None, label=t("field.token_user")).classes(
-            design.FORM_FIELD)
+            design.FORM_FIELD
+        )
         shown = ui.column().classes("w-full")
 
         async def create() -> None:
@@ -214,9 +247,14 @@ async def token_dialog(done: Callable[[], Awaitable[None] | None]) -> None:
                 owner.error = t("error.not_found")
                 return
             row, token = await create_token(user, name.value.strip())
-            await context.appliance().audit.record("token.created", who=who, object_type="api_token",
-                                                    object_id=row.id, ip=client_ip(),
-                                                    detail={"name": row.name, "user": user.username})
+            await context.appliance().audit.record(
+                "token.created",
+                who=who,
+                object_type="api_token",
+                object_id=row.id,
+                ip=client_ip(),
+                detail={"name": row.name, "user": user.username},
+            )
             shown.clear()
             with shown:
                 ui.label(t("tokens.shown_once")).classes("text-warning font-semibold")

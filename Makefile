@@ -1,0 +1,47 @@
+# WardCam: `make demo` runs the appliance with synthetic cameras; `make test` runs the whole suite.
+# Both install what they need (Debian packages, a venv) and do nothing extra when run again.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMPS := .stamps
+APT_RUNTIME := ffmpeg mosquitto mosquitto-clients python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad \
+	fonts-dejavu-core
+APT_TEST := chromium postgresql
+
+.PHONY: demo test lint typecheck deps test-deps clean
+
+demo: deps
+	$(VENV)/bin/wardcam demo --data-dir ./data-demo --host 127.0.0.1 --port 8080
+
+test: deps test-deps
+	tools/with-postgres.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: test-deps
+	$(VENV)/bin/ruff check appliance addons web tests bench tools
+	$(VENV)/bin/ruff format --check appliance addons web tests bench tools
+
+typecheck: test-deps
+	$(VENV)/bin/mypy
+
+deps: $(STAMPS)/apt-runtime $(STAMPS)/venv
+
+test-deps: $(STAMPS)/apt-test $(STAMPS)/venv
+
+$(STAMPS)/apt-runtime:
+	tools/apt-install.sh $(APT_RUNTIME)
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/apt-test:
+	tools/apt-install.sh $(APT_TEST)
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: pyproject.toml | $(STAMPS)/apt-runtime
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	@mkdir -p $(STAMPS) && touch $@
+
+clean:
+	rm -rf $(VENV) $(STAMPS) tests/artifacts

@@ -1,0 +1,1 @@
+"""Synthetic cameras for the demo mode and the tests."""

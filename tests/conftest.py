@@ -1,0 +1,29 @@
+"""Fixtures shared by the whole suite: real components, and the real appliance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.appliance import RunningAppliance, start_appliance
+
+pytest_plugins = ["tests.harness.fixtures", "nicegui.testing.user_plugin"]
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Return the folder where tests leave screenshots for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def appliance_server(tmp_path: Path) -> Iterator[RunningAppliance]:
+    """Serve a fresh appliance with an empty data directory."""
+    running = start_appliance(tmp_path / "data")
+    yield running
+    running.stop()

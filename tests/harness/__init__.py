@@ -1,0 +1,1 @@
+"""Test harness: real brokers, synthetic cameras and Chromium as pytest fixtures."""

@@ -1,0 +1,146 @@
+"""Walk the whole route table, NiceGUI pages and API routes together, against a served appliance.
+
+Every route refuses anonymous access, except /healthz, /login, the login hand-over, and
+/onboarding while no user exists; and each role reaches exactly the routes its permissions allow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from appliance.db.models.users import Role
+from appliance.settings import Settings
+from tests.harness.appliance import RunningAppliance, start_appliance
+from web.access import FRAMEWORK_PREFIX, ONBOARDING, OPEN, ROUTES, iter_routes
+
+OPEN_ROUTES = {"/healthz", "/login", "/auth/complete", "/api/auth/login"}
+
+ALL = {Role.ADMIN, Role.OPERATOR, Role.POLICE, Role.VIEWER}
+ADMIN = {Role.ADMIN}
+# Who should reach each route, written out from the issue's role list rather than derived from the code.
+EXPECTED: dict[str, set[Role]] = {
+    "/": ALL,
+    "/account": ALL,
+    "/cameras": ADMIN,
+    "/recordings": {Role.ADMIN, Role.OPERATOR, Role.POLICE},
+    "/events": {Role.ADMIN, Role.OPERATOR},
+    "/requests": {Role.ADMIN, Role.POLICE},
+    "/notifications": ADMIN,
+    "/addons": ADMIN,
+    "/system": ADMIN,
+    "/users": ADMIN,
+    "/api/users/me": ALL,
+    "/api/users": ADMIN,
+    "/api/users/{user_id}": ADMIN,
+    "/api/users/{user_id}/password": ADMIN,
+    "/api/auth/logout": ALL,
+}
+
+
+def route_table(tmp_path: Path) -> list[tuple[str, str]]:
+    """Mount the panel in this process and list (method, path template) of every route."""
+    from nicegui import app
+
+    from appliance.app import Appliance
+    from web.app import mount
+
+    mount(Appliance(Settings(data_dir=tmp_path / "unused")))
+    table = []
+    for path, methods, _ in iter_routes(app):
+        if path.startswith(FRAMEWORK_PREFIX):
+            continue
+        for method in sorted(methods - {"HEAD"}) or ["GET"]:
+            table.append((method, path))
+    return sorted(set(table))
+
+
+def concrete(path: str) -> str:
+    """Fill path parameters with a value that exists (user 1 is the admin)."""
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def call(client: httpx.Client, method: str, path: str) -> httpx.Response:
+    """Send a harmless request: an empty JSON object as body where one is expected."""
+    kwargs = {"json": {}} if method in {"POST", "PUT", "PATCH"} else {}
+    return client.request(method, concrete(path), **kwargs)
+
+
+def refused_anonymously(response: httpx.Response) -> bool:
+    """Return whether an anonymous request was turned away (401, or a redirect to /login)."""
+    if response.status_code == 401:
+        return True
+    return response.status_code in (302, 303, 307) and response.headers["location"].startswith("/login")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAppliance]:
+    running = start_appliance(tmp_path_factory.mktemp("routes") / "data")
+    yield running
+    running.stop()
+
+
+def test_every_route_declares_who_may_use_it(tmp_path: Path) -> None:
+    table = route_table(tmp_path)
+    assert len(table) > 15
+    undeclared = [path for _, path in table if path not in ROUTES]
+    assert undeclared == []
+
+
+def test_before_onboarding_everything_leads_to_onboarding(served: RunningAppliance) -> None:
+    with served.client() as client:
+        assert client.get("/").headers["location"] == "/onboarding"
+        assert client.get("/users").headers["location"] == "/onboarding"
+        assert client.get("/onboarding").status_code == 200
+        assert client.get("/api/users/me").status_code == 401
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert set(health.json()) == {"status", "version"}
+
+
+def test_every_route_refuses_anonymous_access_and_each_role_reaches_exactly_its_routes(
+    served: RunningAppliance, tmp_path: Path
+) -> None:
+    served.add_user("owner", "admin")
+    for role in ("operator", "police", "viewer"):
+        served.add_user(f"a-{role}", role)
+    clients = {Role.ADMIN: served.login("owner")}
+    for role in (Role.OPERATOR, Role.POLICE, Role.VIEWER):
+        clients[role] = served.login(f"a-{role}")
+
+    table = route_table(tmp_path)
+    checked = 0
+    with served.client() as anonymous:
+        for method, path in table:
+            if method == "POST" and path == "/api/auth/logout":
+                continue  # checked below: it would end the session used by the other checks
+            access = ROUTES[path]
+            response = call(anonymous, method, path)
+            if path in OPEN_ROUTES:
+                assert access == OPEN
+                assert response.status_code not in (401, 403), (method, path)
+            elif access == ONBOARDING:
+                assert response.headers["location"] == "/login", (method, path)
+            else:
+                assert refused_anonymously(response), (method, path, response.status_code)
+
+            if access in (OPEN, ONBOARDING):
+                continue
+            assert path in EXPECTED, f"add {path} to EXPECTED with the roles that should reach it"
+            for role, client in clients.items():
+                response = call(client, method, path)
+                if role in EXPECTED[path]:
+                    assert response.status_code not in (401, 403), (role, method, path, response.status_code)
+                else:
+                    assert response.status_code == 403, (role, method, path, response.status_code)
+                checked += 1
+    assert checked >= 4 * 15
+
+    for client in clients.values():
+        assert client.post("/api/auth/logout").status_code == 200
+        assert client.get("/api/users/me").status_code == 401
+        client.close()
