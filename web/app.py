@@ -29,6 +29,10 @@ def mount(appliance: Appliance) -> None:
     """Register the pages, the API and the auth middleware, and tie the appliance to the app's lifespan."""
     from web.pages import errors  # importing web.pages declares every page
 
+    # NiceGUI's own lifespan as first seen: a later mount in the same process (tests) starts from it again
+    pristine = getattr(app.router, "_wardcam_pristine_lifespan", app.router.lifespan_context)
+    app.router._wardcam_pristine_lifespan = pristine  # type: ignore[attr-defined]
+    app.router.lifespan_context = pristine
     context.set_appliance(appliance)
     AuthMiddleware._onboarded = False
     i18n.set_resolver(context.tab_language)
@@ -41,19 +45,17 @@ def mount(appliance: Appliance) -> None:
     for path in undeclared_routes(app):
         log.error("route %s declares no access; it will refuse every request", path)
 
-    # NiceGUI's own lifespan, unwrapped if an earlier mount in this process wrapped it
-    nicegui_lifespan = getattr(app.router.lifespan_context, "__wardcam_inner__", app.router.lifespan_context)
+    inner = app.router.lifespan_context  # NiceGUI's, with the routers' (empty) lifespans merged in
 
     @asynccontextmanager
     async def lifespan(fastapi_app: FastAPI) -> AsyncIterator[Any]:
         await appliance.start()
         try:
-            async with nicegui_lifespan(fastapi_app) as state:
+            async with inner(fastapi_app) as state:
                 yield state
         finally:
             await appliance.stop()
 
-    lifespan.__wardcam_inner__ = nicegui_lifespan  # type: ignore[attr-defined]
     app.router.lifespan_context = lifespan
 
 

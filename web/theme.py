@@ -61,8 +61,8 @@ def frame(title_key: str) -> Iterator[None]:
             with ui.button(icon="account_circle").props("flat color=white no-caps").classes("max-w-[50vw]"):
                 ui.label(who.label).classes("ml-1 truncate")
                 with ui.menu():
-                    ui.menu_item(t("nav.account"), on_click=lambda: ui.navigate.to("/account"))
-                    ui.menu_item(t("nav.logout"), on_click=logout)
+                    ui.menu_item(t("nav.account"), on_click=lambda: ui.navigate.to("/account")).mark("account")
+                    ui.menu_item(t("nav.logout"), on_click=logout).mark("logout")
 
     with ui.column().classes(design.PAGE):
         ui.label(t(title_key)).classes(design.H1)

@@ -9,6 +9,7 @@ from appliance.errors import InvalidCredentials, WeakPassword
 from appliance.i18n import LANGUAGES, t, use_language
 from web import context, design
 from web.access import page
+from web.components.forms import form_input, form_select
 from web.guard import acting, client_ip
 from web.theme import frame
 
@@ -23,7 +24,7 @@ def account_page() -> None:
         with ui.card().classes(design.CARD):
             ui.label(t("account.language")).classes(design.H2)
             language = (
-                ui.select(LANGUAGES, value=me.language, label=t("field.language"))
+                form_select("language", LANGUAGES, value=me.language)
                 .classes("w-full max-w-xs")
                 .props("data-test=language")
             )
@@ -42,16 +43,16 @@ def account_page() -> None:
         with ui.card().classes(design.CARD):
             ui.label(t("account.change_password")).classes(design.H2)
             current = (
-                ui.input(t("field.current_password"), password=True)
+                form_input("current_password", password=True)
                 .classes(design.FORM_FIELD)
                 .props("autocomplete=current-password")
             )
             new = (
-                ui.input(t("field.new_password"), password=True, password_toggle_button=True)
+                form_input("new_password", password=True, password_toggle_button=True)
                 .classes(design.FORM_FIELD)
                 .props("autocomplete=new-password")
             )
-            confirm = ui.input(t("field.password_confirm"), password=True).classes(design.FORM_FIELD)
+            confirm = form_input("password_confirm", password=True).classes(design.FORM_FIELD)
             ui.label(t("hint.password_rules")).classes(design.MUTED)
 
             async def change() -> None:

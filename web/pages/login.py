@@ -12,6 +12,7 @@ from appliance.errors import InvalidCredentials, TooManyAttempts, WardCamError
 from appliance.i18n import LANGUAGES, t, use_language
 from web import context, design, tickets
 from web.access import OPEN, page
+from web.components.forms import form_input
 from web.components.language import language_links
 from web.guard import client_ip
 from web.theme import apply_colors
@@ -24,18 +25,17 @@ def login(request: Request, lang: str = "vi", next: str = "/") -> RedirectRespon
     if getattr(request.state, "principal", None) is not None:
         return RedirectResponse(target, status_code=303)
     lang = lang if lang in LANGUAGES else "vi"
-    apply_colors()
-    ui.page_title(f"{t('login.title')} · WardCam")
+    with use_language(lang):
+        apply_colors()
+        ui.page_title(f"{t('login.title')} · WardCam")
     with use_language(lang), ui.card().classes(design.AUTH_CARD):
-        language_links(lang, "/login")
+        language_links(lang, "/login", next=target)
         with ui.row().classes("items-center gap-2"):
             ui.icon("videocam").classes("text-3xl text-primary")
             ui.label(t("login.title")).classes(design.H1)
-        username = ui.input(t("field.username")).classes(design.FORM_FIELD).props("autocomplete=username")
+        username = form_input("username").classes(design.FORM_FIELD).props("autocomplete=username")
         password = (
-            ui.input(t("field.password"), password=True)
-            .classes(design.FORM_FIELD)
-            .props("autocomplete=current-password")
+            form_input("password", password=True).classes(design.FORM_FIELD).props("autocomplete=current-password")
         )
         message = ui.label("").classes(design.ERROR_TEXT)
 
@@ -56,5 +56,5 @@ def login(request: Request, lang: str = "vi", next: str = "/") -> RedirectRespon
                 ui.navigate.to(f"/auth/complete?ticket={tickets.issue(result.token)}&next={quote(target)}")
 
         password.on("keydown.enter", submit)
-        ui.button(t("login.submit"), on_click=submit).classes("w-full").props("data-test=login-submit")
+        ui.button(t("login.submit"), on_click=submit).classes("w-full").props("data-test=login-submit").mark("submit")
     return None

@@ -8,6 +8,7 @@ from appliance.errors import InvalidUsername, OnboardingClosed, WardCamError, We
 from appliance.i18n import LANGUAGES, t, use_language
 from web import context, design, tickets
 from web.access import ONBOARDING, page
+from web.components.forms import form_input
 from web.components.language import language_links
 from web.guard import client_ip
 from web.theme import apply_colors
@@ -17,6 +18,12 @@ from web.theme import apply_colors
 def onboarding(lang: str = "vi") -> None:
     """Draw the owner-account form."""
     lang = lang if lang in LANGUAGES else "vi"
+    with use_language(lang):
+        draw(lang)
+
+
+def draw(lang: str) -> None:
+    """Draw the form in one language."""
     apply_colors()
     ui.page_title(f"{t('onboarding.title')} · WardCam")
     with ui.card().classes(design.AUTH_CARD):
@@ -25,17 +32,15 @@ def onboarding(lang: str = "vi") -> None:
             ui.icon("videocam").classes("text-3xl text-primary")
             ui.label(t("onboarding.title")).classes(design.H1)
         ui.label(t("onboarding.intro")).classes(design.MUTED)
-        display_name = ui.input(t("field.display_name")).classes(design.FORM_FIELD)
-        username = ui.input(t("field.username")).classes(design.FORM_FIELD).props("autocomplete=username")
+        display_name = form_input("display_name").classes(design.FORM_FIELD)
+        username = form_input("username").classes(design.FORM_FIELD).props("autocomplete=username")
         password = (
-            ui.input(t("field.password"), password=True, password_toggle_button=True)
+            form_input("password", password=True, password_toggle_button=True)
             .classes(design.FORM_FIELD)
             .props("autocomplete=new-password")
         )
         confirm = (
-            ui.input(t("field.password_confirm"), password=True)
-            .classes(design.FORM_FIELD)
-            .props("autocomplete=new-password")
+            form_input("password_confirm", password=True).classes(design.FORM_FIELD).props("autocomplete=new-password")
         )
         ui.label(t("hint.password_rules")).classes(design.MUTED)
 

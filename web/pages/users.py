@@ -14,6 +14,7 @@ from appliance.errors import DuplicateUsername, InvalidUsername, WardCamError, W
 from appliance.i18n import LANGUAGES, t
 from web import context, design
 from web.access import page
+from web.components.forms import form_input, form_select
 from web.guard import acting, client_ip
 from web.theme import frame
 
@@ -75,11 +76,11 @@ def add_dialog(done: Callable[[], object]) -> None:
     """Ask for a new user's details and create them."""
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
         ui.label(t("users.add")).classes(design.H2)
-        username = ui.input(t("field.username")).classes(design.FORM_FIELD)
-        display_name = ui.input(t("field.display_name")).classes(design.FORM_FIELD)
-        role = ui.select(role_options(), value=Role.VIEWER.value, label=t("field.role")).classes(design.FORM_FIELD)
-        language = ui.select(LANGUAGES, value="vi", label=t("field.language")).classes(design.FORM_FIELD)
-        password = ui.input(t("field.password"), password=True, password_toggle_button=True).classes(design.FORM_FIELD)
+        username = form_input("username").classes(design.FORM_FIELD)
+        display_name = form_input("display_name").classes(design.FORM_FIELD)
+        role = form_select("role", role_options(), value=Role.VIEWER.value).classes(design.FORM_FIELD)
+        language = form_select("language", LANGUAGES, value="vi").classes(design.FORM_FIELD)
+        password = form_input("password", password=True, password_toggle_button=True).classes(design.FORM_FIELD)
         ui.label(t("hint.password_rules")).classes(design.MUTED)
 
         async def save() -> None:
@@ -119,9 +120,9 @@ async def edit_dialog(user: User, done: Callable[[], object]) -> None:
     granted = list(await user.sites.all().values_list("id", flat=True))
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
         ui.label(t("users.edit_title", username=user.username)).classes(design.H2)
-        display_name = ui.input(t("field.display_name"), value=user.display_name).classes(design.FORM_FIELD)
-        role = ui.select(role_options(), value=user.role.value, label=t("field.role")).classes(design.FORM_FIELD)
-        language = ui.select(LANGUAGES, value=user.language, label=t("field.language")).classes(design.FORM_FIELD)
+        display_name = form_input("display_name", value=user.display_name).classes(design.FORM_FIELD)
+        role = form_select("role", role_options(), value=user.role.value).classes(design.FORM_FIELD)
+        language = form_select("language", LANGUAGES, value=user.language).classes(design.FORM_FIELD)
         active = ui.switch(t("field.active"), value=user.is_active)
         site_select = (
             ui.select(sites, value=granted, multiple=True, label=t("field.granted_sites"))
@@ -165,9 +166,7 @@ def password_dialog(user: User) -> None:
     """Set a new password for a user."""
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
         ui.label(t("users.reset_password_for", username=user.username)).classes(design.H2)
-        password = ui.input(t("field.new_password"), password=True, password_toggle_button=True).classes(
-            design.FORM_FIELD
-        )
+        password = form_input("new_password", password=True, password_toggle_button=True).classes(design.FORM_FIELD)
         ui.label(t("hint.password_rules")).classes(design.MUTED)
 
         async def save() -> None:
@@ -229,10 +228,8 @@ async def token_dialog(done: Callable[[], Awaitable[None] | None]) -> None:
     me = context.principal()
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
         ui.label(t("tokens.create")).classes(design.H2)
-        name = ui.input(t("field.token_name")).classes(design.FORM_FIELD)
-        owner = ui.select(users, value=me.user_id if me else None, label=t("field.token_user")).classes(
-            design.FORM_FIELD
-        )
+        name = form_input("token_name").classes(design.FORM_FIELD)
+        owner = form_select("token_user", users, value=me.user_id if me else None).classes(design.FORM_FIELD)
         shown = ui.column().classes("w-full")
 
         async def create() -> None:

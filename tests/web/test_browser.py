@@ -1,0 +1,244 @@
+"""A person at the panel in real Chromium, against a real served appliance.
+
+Each test starts `python -m appliance serve` on a fresh data directory (the `appliance_server`
+fixture) and drives the pages the way the ward's staff would: by their visible Vietnamese texts.
+Screenshots are left in tests/artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from appliance import __version__
+from tests.harness.appliance import PASSWORD, RunningAppliance
+
+pytestmark = pytest.mark.browser
+
+I18N = Path(__file__).parents[2] / "appliance" / "i18n"
+VI: dict[str, str] = json.loads((I18N / "vi.json").read_text(encoding="utf-8"))
+EN: dict[str, str] = json.loads((I18N / "en.json").read_text(encoding="utf-8"))
+
+OWNER_NAME = "Nguyễn Thị Hoà"  # a display name with Vietnamese diacritics
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+EN_NAME = "English"  # how the language list names English
+TIMEOUT_MS = 10_000
+TECHNICAL_WORDS = ("Traceback", "Exception", "Error:", 'File "')
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+async def browser_context(chromium_browser: Browser) -> AsyncIterator[BrowserContext]:
+    """Give the test a fresh browser profile (no cookies) at desktop size."""
+    ctx = await chromium_browser.new_context(viewport=DESKTOP, locale="vi-VN")
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+@pytest.fixture
+async def page(browser_context: BrowserContext) -> Page:
+    """Give the test one browser tab."""
+    return await browser_context.new_page()
+
+
+# --- what a person does ----------------------------------------------------------------------
+
+
+def path_is(server: RunningAppliance, path: str) -> re.Pattern[str]:
+    """Match the address of `path` on the server, with or without a query string."""
+    return re.compile(re.escape(server.url + path) + r"(\?.*)?$")
+
+
+async def connected(page: Page) -> None:
+    """Wait until NiceGUI's websocket is up, so that typing and clicks reach the server."""
+    await page.wait_for_function("window.did_handshake === true", timeout=TIMEOUT_MS)
+
+
+async def visit(page: Page, server: RunningAppliance, path: str) -> None:
+    """Type an address into the browser and wait until the page is live."""
+    await page.goto(server.url + path)
+    await connected(page)
+
+
+async def onboard(page: Page, server: RunningAppliance, username: str = "chu-tich") -> None:
+    """Fill the owner-account form in Vietnamese and submit it."""
+    await page.get_by_label(VI["field.display_name"]).fill(OWNER_NAME)
+    await page.get_by_label(VI["field.username"]).fill(username)
+    await page.get_by_label(VI["field.password"], exact=True).fill(PASSWORD)
+    await page.get_by_label(VI["field.password_confirm"]).fill(PASSWORD)
+    await page.get_by_role("button", name=VI["onboarding.submit"]).click()
+
+
+async def log_in(page: Page, server: RunningAppliance, username: str, password: str = PASSWORD) -> None:
+    """Fill the login form and press the login button (the page must be /login already)."""
+    await expect(page).to_have_url(path_is(server, "/login"))
+    await connected(page)
+    await page.get_by_label(VI["field.username"]).fill(username)
+    await page.get_by_label(VI["field.password"]).fill(password)
+    await page.get_by_role("button", name=VI["login.submit"]).click()
+
+
+async def expect_dashboard(page: Page, server: RunningAppliance, display_name: str) -> None:
+    """The dashboard is open, titled in Vietnamese, with the user's name in the header."""
+    await expect(page).to_have_url(path_is(server, "/"))
+    await expect(page.locator(".q-page-container").get_by_text(VI["nav.dashboard"], exact=True)).to_be_visible()
+    await expect(page.locator(".q-header").get_by_text(display_name)).to_be_visible()
+    await connected(page)
+
+
+async def expect_no_traceback(page: Page) -> None:
+    """Nothing technical leaks into the page: no traceback, no exception names."""
+    text = await page.locator("body").inner_text()
+    html = await page.content()
+    for word in TECHNICAL_WORDS:
+        assert word not in text, f"{word!r} shown in the page:\n{text}"
+        assert word not in html, f"{word!r} in the page source"
+
+
+async def log_in_as_admin(page: Page, server: RunningAppliance, display_name: str = "owner") -> None:
+    """Create the admin through the CLI and log in through the form."""
+    server.add_user("owner", "admin")
+    await visit(page, server, "/login")
+    await log_in(page, server, "owner")
+    await expect_dashboard(page, server, display_name)
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+async def test_owner_onboards_logs_out_and_logs_back_in(
+    appliance_server: RunningAppliance, page: Page, artifacts: Path
+) -> None:
+    await page.goto(appliance_server.url + "/")
+    await expect(page).to_have_url(path_is(appliance_server, "/onboarding"))
+    await connected(page)
+    await expect(page.get_by_text(VI["onboarding.title"], exact=True)).to_be_visible()
+    assert await page.title() == f"{VI['onboarding.title']} · WardCam"
+    await page.screenshot(path=artifacts / "onboarding.png", full_page=True)
+
+    await onboard(page, appliance_server)
+    await expect_dashboard(page, appliance_server, OWNER_NAME)
+    await expect(page.get_by_text(VI["dashboard.no_cameras"])).to_be_visible()
+    await page.screenshot(path=artifacts / "dashboard.png", full_page=True)
+
+    await page.locator(".q-header").get_by_role("button", name=OWNER_NAME).click()
+    await page.get_by_role("menuitem", name=VI["nav.logout"]).or_(page.get_by_text(VI["nav.logout"])).click()
+    await expect(page).to_have_url(path_is(appliance_server, "/login"))
+    await expect(page.get_by_text(VI["login.title"], exact=True)).to_be_visible()
+    await page.screenshot(path=artifacts / "login.png", full_page=True)
+
+    # The session is really over: the dashboard sends the browser back to the login page.
+    await page.goto(appliance_server.url + "/")
+    await expect(page).to_have_url(path_is(appliance_server, "/login"))
+
+    await log_in(page, appliance_server, "chu-tich")
+    await expect_dashboard(page, appliance_server, OWNER_NAME)
+
+
+async def test_wrong_password_is_refused_plainly_then_throttled(
+    appliance_server: RunningAppliance, page: Page
+) -> None:
+    appliance_server.add_user("owner", "admin")
+    await visit(page, appliance_server, "/login")
+    message = page.get_by_text(VI["error.login_failed"])
+
+    await log_in(page, appliance_server, "owner", "sai-mat-khau-roi")
+    await expect(message).to_be_visible()
+    await expect(page).to_have_url(path_is(appliance_server, "/login"))
+    await expect(page.get_by_label(VI["field.password"])).to_have_value("")
+    await expect_no_traceback(page)
+
+    for _ in range(4):  # failures 2 to 5
+        await page.get_by_label(VI["field.password"]).fill("van-sai-mat-khau")
+        await page.get_by_role("button", name=VI["login.submit"]).click()
+        await expect(page.get_by_label(VI["field.password"])).to_have_value("")
+        await expect(message).to_be_visible()
+
+    # The sixth try, even with the right password, is turned away for a few minutes.
+    await page.get_by_label(VI["field.password"]).fill(PASSWORD)
+    await page.get_by_role("button", name=VI["login.submit"]).click()
+    await expect(page.get_by_text(VI["error.login_throttled"].format(minutes=5))).to_be_visible()
+    await expect(page).to_have_url(path_is(appliance_server, "/login"))
+    await expect_no_traceback(page)
+
+
+async def test_viewer_sees_only_what_a_viewer_may_open(appliance_server: RunningAppliance, page: Page) -> None:
+    appliance_server.add_user("owner", "admin")
+    appliance_server.add_user("nguoi-xem", "viewer")
+    await visit(page, appliance_server, "/login")
+    await log_in(page, appliance_server, "nguoi-xem")
+    await expect_dashboard(page, appliance_server, "nguoi-xem")
+
+    drawer = page.locator(".q-drawer")
+    await expect(drawer).to_be_visible()
+    await expect(drawer.locator("[data-nav]")).to_have_count(1)
+    await expect(drawer.get_by_text(VI["nav.dashboard"], exact=True)).to_be_visible()
+    for key in ("nav.users", "nav.system", "nav.cameras", "nav.recordings", "nav.events", "nav.addons"):
+        await expect(drawer.get_by_text(VI[key], exact=True)).to_have_count(0)
+
+    response = await page.goto(appliance_server.url + "/users")
+    assert response is not None and response.status == 403
+    await expect(page.get_by_role("heading", name=VI["error.forbidden_title"])).to_be_visible()
+    await expect(page.get_by_text(VI["error.forbidden"])).to_be_visible()
+    await expect_no_traceback(page)
+
+
+async def test_admin_on_a_phone_and_the_admin_pages(
+    appliance_server: RunningAppliance, page: Page, artifacts: Path
+) -> None:
+    await page.set_viewport_size(PHONE)
+    await log_in_as_admin(page, appliance_server)
+    drawer = page.locator(".q-drawer")
+    await expect(drawer).to_be_hidden()
+    await page.screenshot(path=artifacts / "dashboard-phone.png", full_page=True)
+
+    await page.get_by_role("button", name="menu").click()
+    await expect(drawer).to_be_visible()
+    await expect(drawer.get_by_text(VI["nav.users"], exact=True)).to_be_visible()
+    await page.screenshot(path=artifacts / "dashboard-phone-menu.png")
+
+    await page.set_viewport_size(DESKTOP)
+    await drawer.get_by_text(VI["nav.users"], exact=True).click()
+    await expect(page).to_have_url(path_is(appliance_server, "/users"))
+    await expect(page.locator("[data-user=owner]")).to_be_visible()
+    await expect(page.get_by_role("button", name=VI["users.add"])).to_be_visible()
+    await page.screenshot(path=artifacts / "users.png", full_page=True)
+
+    await visit(page, appliance_server, "/system")
+    await expect(page.locator(".q-page-container").get_by_text(VI["nav.system"], exact=True)).to_be_visible()
+    database = page.locator(".q-card").filter(has_text=VI["system.database"])
+    await expect(database).to_contain_text("SQLite")
+    version = page.locator(".q-card").filter(has_text=VI["system.version"])
+    await expect(version).to_contain_text(__version__)
+    await page.screenshot(path=artifacts / "system.png", full_page=True)
+
+
+async def test_admin_switches_to_english(appliance_server: RunningAppliance, page: Page) -> None:
+    await log_in_as_admin(page, appliance_server)
+    await visit(page, appliance_server, "/account")
+    await expect(page.get_by_text(VI["account.language"], exact=True)).to_be_visible()
+
+    await page.get_by_label(VI["field.language"]).click()
+    await page.get_by_role("option", name=EN_NAME).click()
+    await page.get_by_role("button", name=VI["action.save"]).click()
+
+    drawer = page.locator(".q-drawer")
+    await expect(drawer.get_by_text(EN["nav.users"], exact=True)).to_be_visible()
+    await expect(page.locator(".q-page-container").get_by_text(EN["nav.account"], exact=True)).to_be_visible()
+    await expect(page.get_by_role("button", name=EN["action.save"], exact=True).first).to_be_visible()
+    await expect(drawer.get_by_text(VI["nav.users"], exact=True)).to_have_count(0)
+
+    # The choice is kept: the next page the admin opens is in English too.
+    await visit(page, appliance_server, "/")
+    await expect(page.locator(".q-page-container").get_by_text(EN["nav.dashboard"], exact=True)).to_be_visible()
+
