@@ -23,12 +23,17 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
-def cli(data_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    data_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m appliance ARGS --data-dir DIR` and return what it printed."""
     return subprocess.run(
         [sys.executable, "-m", "appliance", *args, "--data-dir", str(data_dir)],
-        input=stdin, capture_output=True, text=True, timeout=timeout, env=child_env(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(env),
     )
 
 
@@ -76,17 +81,31 @@ class RunningAppliance:
                 self.process.wait()
 
 
-def start_appliance(data_dir: Path, *extra: str, env: dict[str, str] | None = None,
-                    log_file: Path | None = None) -> RunningAppliance:
+def start_appliance(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None, log_file: Path | None = None
+) -> RunningAppliance:
     """Start `python -m appliance serve` and wait until /healthz answers."""
     port = free_port()
     env = {**(env or {})}
     out = open(log_file or data_dir.with_suffix(".log"), "wb")  # noqa: SIM115 (kept open for the child)
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "appliance", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-         "--port", str(port), *extra],
-        stdout=out, stderr=subprocess.STDOUT, env=child_env(env),
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=child_env(env),
     )
     running = RunningAppliance(data_dir, port, process, env)
     deadline = time.monotonic() + 30

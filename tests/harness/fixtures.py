@@ -110,9 +110,7 @@ class _BrokerProcess:
     """Run `mosquitto -c FILE` without asyncio, reusing MosquittoBroker's config writer."""
 
     def __init__(self, directory: Path, username: str | None, password: str | None) -> None:
-        self.config = BrokerConfig(
-            directory=directory, port=free_port(), username=username, password=password
-        )
+        self.config = BrokerConfig(directory=directory, port=free_port(), username=username, password=password)
         self.proc: subprocess.Popen[bytes] | None = None
         self.running: RunningBroker | None = None
 
@@ -158,9 +156,7 @@ class _BrokerProcess:
             self.proc = None
 
 
-def _start_broker(
-    directory: Path, username: str | None = None, password: str | None = None
-) -> _BrokerProcess:
+def _start_broker(directory: Path, username: str | None = None, password: str | None = None) -> _BrokerProcess:
     """Start a broker or fail the test with the reason."""
     broker = _BrokerProcess(directory, username, password)
     try:

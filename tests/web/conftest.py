@@ -19,7 +19,9 @@ PASSWORD = "mat-khau-du-dai-1"
 
 
 @pytest.fixture
-async def user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> AsyncIterator[User]:
+async def user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[User]:
     """Open the panel of a fresh appliance; any ERROR log line fails the test."""
     monkeypatch.setenv("WARDCAM_DATA_DIR", str(tmp_path / "data"))
     async with user_simulation(main_file=MAIN) as person:

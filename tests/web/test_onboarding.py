@@ -8,8 +8,9 @@ from appliance.db.models.users import Role, User as Account
 from tests.web.conftest import PASSWORD
 
 
-async def fill_onboarding(user: User, username: str = "chu-tich", password: str = PASSWORD,
-                          confirm: str | None = None) -> None:
+async def fill_onboarding(
+    user: User, username: str = "chu-tich", password: str = PASSWORD, confirm: str | None = None
+) -> None:
     await user.should_see("Họ và tên")
     user.find(marker="display_name").type("Nguyễn Thị Hoa")
     user.find(marker="username").type(username)
@@ -75,5 +76,7 @@ async def test_mismatched_passwords_are_refused(user: User) -> None:
 async def test_a_username_with_spaces_is_refused(user: User) -> None:
     await user.open("/onboarding")
     await fill_onboarding(user, username="chu tich")
-    await user.should_see("Tên đăng nhập gồm 2–64 ký tự: chữ không dấu, số, dấu chấm, gạch dưới hoặc gạch ngang.", retries=50)
+    await user.should_see(
+        "Tên đăng nhập gồm 2–64 ký tự: chữ không dấu, số, dấu chấm, gạch dưới hoặc gạch ngang.", retries=50
+    )
     assert await Account.all().count() == 0

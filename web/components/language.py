@@ -16,4 +16,6 @@ def language_links(current: str, path: str, **query: str) -> None:
             if code == current:
                 ui.label(name).classes("text-sm font-semibold")
             else:
-                ui.link(name, f"{path}?{urlencode({**query, 'lang': code})}").classes("text-sm").props(f"data-lang={code}")
+                ui.link(name, f"{path}?{urlencode({**query, 'lang': code})}").classes("text-sm").props(
+                    f"data-lang={code}"
+                )

@@ -27,6 +27,7 @@ def account_page() -> None:
                 form_select("language", LANGUAGES, value=me.language)
                 .classes("w-full max-w-xs")
                 .props("data-test=language")
+                .mark("language")
             )
 
             async def save_language() -> None:
@@ -38,7 +39,7 @@ def account_page() -> None:
                     ui.notify(t("account.language_saved"), type="positive")
                 ui.navigate.reload()
 
-            ui.button(t("action.save"), on_click=save_language).props("data-test=save-language")
+            ui.button(t("action.save"), on_click=save_language).props("data-test=save-language").mark("save-language")
 
         with ui.card().classes(design.CARD):
             ui.label(t("account.change_password")).classes(design.H2)
@@ -76,4 +77,6 @@ def account_page() -> None:
                 current.value = new.value = confirm.value = ""
                 ui.notify(t("account.password_changed"), type="positive")
 
-            ui.button(t("account.change_password"), on_click=change).props("data-test=change-password")
+            ui.button(t("account.change_password"), on_click=change).props("data-test=change-password").mark(
+                "change-password"
+            )

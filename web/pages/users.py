@@ -65,11 +65,11 @@ async def user_list() -> None:
                 if not user.is_active:
                     ui.badge(t("users.disabled"), color="grey-6")
                 ui.button(icon="edit", on_click=lambda u=user: edit_dialog(u, user_list.refresh)).props(
-                    f"flat round aria-label={t('users.edit')} data-test=edit-{user.username}"
-                )
+                    f"flat round aria-label={t('users.edit')}"
+                ).mark(f"edit-{user.username}")
                 ui.button(icon="lock_reset", on_click=lambda u=user: password_dialog(u)).props(
-                    f"flat round aria-label={t('users.reset_password')} data-test=reset-{user.username}"
-                )
+                    f"flat round aria-label={t('users.reset_password')}"
+                ).mark(f"reset-{user.username}")
 
 
 def add_dialog(done: Callable[[], object]) -> None:
@@ -110,7 +110,7 @@ def add_dialog(done: Callable[[], object]) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
-            ui.button(t("action.save"), on_click=save).props("data-test=save-user")
+            ui.button(t("action.save"), on_click=save).props("data-test=save-user").mark("save-user")
     dialog.open()
 
 
@@ -123,7 +123,7 @@ async def edit_dialog(user: User, done: Callable[[], object]) -> None:
         display_name = form_input("display_name", value=user.display_name).classes(design.FORM_FIELD)
         role = form_select("role", role_options(), value=user.role.value).classes(design.FORM_FIELD)
         language = form_select("language", LANGUAGES, value=user.language).classes(design.FORM_FIELD)
-        active = ui.switch(t("field.active"), value=user.is_active)
+        active = ui.switch(t("field.active"), value=user.is_active).mark("active")
         site_select = (
             ui.select(sites, value=granted, multiple=True, label=t("field.granted_sites"))
             .classes(design.FORM_FIELD)
@@ -158,7 +158,7 @@ async def edit_dialog(user: User, done: Callable[[], object]) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
-            ui.button(t("action.save"), on_click=save).props("data-test=save-user")
+            ui.button(t("action.save"), on_click=save).props("data-test=save-user").mark("save-user")
     dialog.open()
 
 
@@ -183,7 +183,7 @@ def password_dialog(user: User) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
-            ui.button(t("action.save"), on_click=save).props("data-test=save-password")
+            ui.button(t("action.save"), on_click=save).props("data-test=save-password").mark("save-password")
     dialog.open()
 
 
@@ -255,7 +255,9 @@ async def token_dialog(done: Callable[[], Awaitable[None] | None]) -> None:
             shown.clear()
             with shown:
                 ui.label(t("tokens.shown_once")).classes("text-warning font-semibold")
-                ui.input(value=token).props("readonly outlined data-test=new-token").classes("w-full font-mono")
+                ui.input(value=token).props("readonly outlined data-test=new-token").mark("new-token").classes(
+                    "w-full font-mono"
+                )
             create_button.set_visibility(False)
             result = done()
             if result is not None:
@@ -263,5 +265,7 @@ async def token_dialog(done: Callable[[], Awaitable[None] | None]) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.close"), on_click=dialog.close).props("flat")
-            create_button = ui.button(t("tokens.create"), on_click=create).props("data-test=save-token")
+            create_button = (
+                ui.button(t("tokens.create"), on_click=create).props("data-test=save-token").mark("save-token")
+            )
     dialog.open()

@@ -60,9 +60,7 @@ async def test_session_cameras_are_four_h264_streams(rtsp_cameras: BlockingSynth
     assert len(rtsp_cameras.urls) == 4
     code, info, err = await ffprobe(rtsp_cameras.urls[3])
     assert code == 0, err
-    assert [(s["codec_name"], s["width"], s["height"]) for s in streams(info, "video")] == [
-        ("h264", 640, 360)
-    ]
+    assert [(s["codec_name"], s["width"], s["height"]) for s in streams(info, "video")] == [("h264", 640, 360)]
 
 
 async def test_camera_with_a_password_refuses_strangers(
