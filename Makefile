@@ -9,18 +9,20 @@ APT_RUNTIME := ffmpeg mosquitto mosquitto-clients python3-venv python3-gi gir1.2
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad \
 	fonts-dejavu-core
 APT_TEST := chromium postgresql
+PY_DIRS := appliance addons web tests bench tools
 
 .PHONY: demo test lint typecheck deps test-deps clean
 
 demo: deps
 	$(VENV)/bin/wardcam demo --data-dir ./data-demo --host 127.0.0.1 --port 8080
 
-test: deps test-deps
+test: deps test-deps lint typecheck
 	tools/with-postgres.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# Quality gates: ruff on everything, mypy --strict on the core.
 lint: test-deps
-	$(VENV)/bin/ruff check appliance addons web tests bench tools
-	$(VENV)/bin/ruff format --check appliance addons web tests bench tools
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
 
 typecheck: test-deps
 	$(VENV)/bin/mypy

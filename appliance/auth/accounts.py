@@ -175,7 +175,7 @@ class Accounts:
             user.is_active = changes["is_active"] = is_active
         await user.save()
         if site_ids is not None:
-            current = set(await user.sites.all().values_list("id", flat=True))  # type: ignore[arg-type]
+            current = {int(site.id) for site in await user.sites.all()}
             wanted = set(site_ids)
             if wanted != current:
                 await user.sites.clear()

@@ -28,7 +28,7 @@ def now() -> datetime:
 
 async def principal_for(user: User, via: str) -> Principal:
     """Build the Principal of a user, with the sites granted to them."""
-    site_ids = frozenset(await user.sites.all().values_list("id", flat=True))  # type: ignore[arg-type]
+    site_ids = frozenset(int(site.id) for site in await user.sites.all())
     return Principal(
         user_id=user.id,
         username=user.username,

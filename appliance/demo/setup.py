@@ -38,9 +38,7 @@ async def start_demo(stack: AsyncExitStack, settings: Settings) -> list[str]:
 
     sites = []
     for name, address, lat, lon in DEMO_SITES:
-        site, _ = await Site.get_or_create(
-            name=name, defaults={"address": address, "latitude": lat, "longitude": lon}
-        )
+        site, _ = await Site.get_or_create(name=name, defaults={"address": address, "latitude": lat, "longitude": lon})
         sites.append(site)
     for (name, site_index), url in zip(DEMO_CAMERAS, cameras.urls, strict=True):
         camera, created = await Camera.get_or_create(name=name, defaults={"main_url": url, "site": sites[site_index]})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -52,9 +51,9 @@ async def log_in(user: User, username: str, password: str = PASSWORD) -> None:
     user.find(marker="submit").click()
 
 
-async def eventually(measure: Callable[[], Awaitable[object]], expected: object, timeout: float = 5.0) -> None:
+async def eventually(measure: Callable[[], Awaitable[object]], expected: object, within_s: float = 5.0) -> None:
     """Wait until an async measurement gives the expected value, or fail."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within_s
     while (value := await measure()) != expected:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"expected {expected!r}, still {value!r}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from appliance.db.models.users import Role, User as Account
+from appliance.db.models.users import Role
+from appliance.db.models.users import User as Account
 from tests.web.conftest import PASSWORD
 
 

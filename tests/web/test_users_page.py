@@ -7,8 +7,8 @@ from nicegui.testing import User
 from appliance.auth.secrets import token_hash
 from appliance.db.models.users import ApiToken, Role, Session
 from appliance.db.models.users import User as Account
-from web import context
 from tests.web.conftest import PASSWORD, AddUser, eventually, log_in
+from web import context
 
 
 async def open_users_page(user: User, add_user: AddUser) -> None:

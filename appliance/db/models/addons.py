@@ -11,7 +11,7 @@ class AddonState(Model):
 
     name = fields.CharField(max_length=64, primary_key=True)
     enabled = fields.BooleanField(default=False)
-    options = fields.JSONField(default=dict)
+    options: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

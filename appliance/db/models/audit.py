@@ -16,7 +16,7 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=64, db_index=True)
     object_type = fields.CharField(max_length=32, default="")
     object_id = fields.CharField(max_length=64, default="")
-    detail = fields.JSONField(default=dict)
+    detail: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
     ip = fields.CharField(max_length=64, default="")
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64, unique=True)

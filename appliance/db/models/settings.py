@@ -10,7 +10,7 @@ class Setting(Model):
     """One settings section, stored as JSON and validated by its pydantic model."""
 
     key = fields.CharField(max_length=64, primary_key=True)
-    value = fields.JSONField(default=dict)
+    value: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
