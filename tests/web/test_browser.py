@@ -70,7 +70,7 @@ async def visit(page: Page, server: RunningAppliance, path: str) -> None:
     await connected(page)
 
 
-async def onboard(page: Page, server: RunningAppliance, username: str = "chu-tich") -> None:
+async def onboard(page: Page, username: str = "chu-tich") -> None:
     """Fill the owner-account form in Vietnamese and submit it."""
     await page.get_by_label(VI["field.display_name"]).fill(OWNER_NAME)
     await page.get_by_label(VI["field.username"]).fill(username)
@@ -125,7 +125,7 @@ async def test_owner_onboards_logs_out_and_logs_back_in(
     assert await page.title() == f"{VI['onboarding.title']} · WardCam"
     await page.screenshot(path=artifacts / "onboarding.png", full_page=True)
 
-    await onboard(page, appliance_server)
+    await onboard(page)
     await expect_dashboard(page, appliance_server, OWNER_NAME)
     await expect(page.get_by_text(VI["dashboard.no_cameras"])).to_be_visible()
     await page.screenshot(path=artifacts / "dashboard.png", full_page=True)
