@@ -1,6 +1,7 @@
 """Translations: t("key") in the user's language, Vietnamese by default.
 
-Catalogs are flat JSON files, one per language, beside this module. Add-ons add their own keys
+Catalogs are flat JSON files in one folder per language beside this module (vi/, en/), one
+file per area of the product; every file of a language is merged. Add-ons add their own keys
 with add_catalog(). The language comes from, in order: the `lang` argument, the language set
 for the current task with use_language(), a resolver the web panel installs (the browser tab's
 user), and finally Vietnamese.
@@ -29,8 +30,14 @@ _missing_reported: set[str] = set()
 
 def _load() -> None:
     for code in LANGUAGES:
-        path = Path(__file__).with_name(f"{code}.json")
-        _catalogs[code] = json.loads(path.read_text(encoding="utf-8"))
+        merged: dict[str, str] = {}
+        for path in sorted((Path(__file__).parent / code).glob("*.json")):
+            entries = json.loads(path.read_text(encoding="utf-8"))
+            duplicated = merged.keys() & entries.keys()
+            if duplicated:
+                raise ValueError(f"{path}: keys defined twice: {sorted(duplicated)}")
+            merged.update(entries)
+        _catalogs[code] = merged
 
 
 def catalog(lang: str) -> dict[str, str]:
