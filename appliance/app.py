@@ -11,6 +11,7 @@ from appliance import __version__
 from appliance.audit import AuditLog
 from appliance.auth.accounts import Accounts
 from appliance.auth.sessions import purge_expired
+from appliance.bus import EventBus
 from appliance.db.connection import close_database, migrate, open_database
 from appliance.settings import Settings
 
@@ -22,6 +23,7 @@ class Appliance:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.bus = EventBus()
         self.audit = AuditLog(settings.data_dir / "secrets" / "audit-head.json")
         self.accounts = Accounts(self.audit)
         self.started_at = 0.0

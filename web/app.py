@@ -14,9 +14,7 @@ from appliance import i18n
 from appliance.app import Appliance
 from web import context
 from web.access import register_pages, undeclared_routes
-from web.api import auth as auth_api
-from web.api import health as health_api
-from web.api import users as users_api
+from web.api import ROUTERS
 from web.api.errors import install_error_handlers
 from web.middleware import AuthMiddleware
 
@@ -38,7 +36,7 @@ def mount(appliance: Appliance) -> None:
     i18n.set_resolver(context.tab_language)
     register_pages()
     errors.install()
-    for router in (health_api.router, auth_api.router, users_api.router):
+    for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)

@@ -27,4 +27,5 @@ NAV: list[NavEntry] = [
     NavEntry("/addons", "extension", "nav.addons", Permission.MANAGE_ADDONS),
     NavEntry("/system", "monitor_heart", "nav.system", Permission.MANAGE_SYSTEM),
     NavEntry("/users", "group", "nav.users", Permission.MANAGE_USERS),
+    NavEntry("/audit", "fact_check", "nav.audit", Permission.VIEW_AUDIT),
 ]

@@ -1,1 +1,10 @@
-"""The REST API under /api, plus /healthz."""
+"""The REST API under /api, plus /healthz and /metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web.api import auth, health, users
+
+# Every router of the API; web.app.mount() includes them all. Add a new router here.
+ROUTERS: list[APIRouter] = [health.router, auth.router, users.router]
