@@ -17,12 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from appliance.auth.principal import Principal
 from appliance.db.models.audit import AuditEntry
 
 log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 6
+ADVISORY_LOCK_KEY = 0x57A2DCA0  # any constant shared by every WardCam process
 
 GENESIS = "0" * 64
 
@@ -87,42 +91,52 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
         ip: str = "",
     ) -> AuditEntry:
-        """Append one entry to the chain."""
+        """Append one entry to the chain; safe against other processes writing at the same time."""
         detail = detail or {}
-        at = datetime.now(UTC)
         actor_name = who.username if who else actor
         actor_id = who.user_id if who else None
-        async with self._lock, in_transaction():
-            last = await AuditEntry.all().order_by("-id").first()
-            prev = last.hash if last else GENESIS
-            digest = entry_hash(prev, at, actor_name, actor_id, action, object_type, str(object_id), detail, ip)
-            entry = await AuditEntry.create(
-                at=at,
-                actor=actor_name[:64],
-                actor_id=actor_id,
-                action=action,
-                object_type=object_type,
-                object_id=str(object_id)[:64],
-                detail=detail,
-                ip=ip[:64],
-                prev_hash=prev,
-                hash=digest,
-            )
-            count = (last.id if last else 0) + 1
-            self._write_head(entry.id, digest, count)
-        log.debug("audit: %s by %s on %s %s", action, actor_name or "-", object_type, object_id)
-        return entry
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                async with self._lock:
+                    entry = await self._append(action, actor_name, actor_id, object_type, str(object_id), detail, ip)
+                    self._write_head(entry.id, entry.hash)  # only once the entry is committed
+                log.debug("audit: %s by %s on %s %s", action, actor_name or "-", object_type, object_id)
+                return entry
+            except OperationalError as exc:  # SQLite: another process holds the write lock
+                if attempt == WRITE_ATTEMPTS - 1 or "locked" not in str(exc).lower():
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
-    def _write_head(self, last_id: int, digest: str, count: int) -> None:
+    async def _append(
+        self, action: str, actor: str, actor_id: int | None, object_type: str, object_id: str,
+        detail: dict[str, Any], ip: str,
+    ) -> AuditEntry:  # fmt: skip
+        async with in_transaction() as conn:
+            if conn.capabilities.dialect == "postgres":
+                # one writer at a time across every process that shares the database
+                await conn.execute_query(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+            last = await AuditEntry.all().using_db(conn).order_by("-id").first()
+            prev = last.hash if last else GENESIS
+            at = datetime.now(UTC)
+            digest = entry_hash(prev, at, actor, actor_id, action, object_type, object_id, detail, ip)
+            return await AuditEntry.create(
+                at=at, actor=actor[:64], actor_id=actor_id, action=action, object_type=object_type,
+                object_id=object_id[:64], detail=detail, ip=ip[:64], prev_hash=prev, hash=digest, using_db=conn,
+            )  # fmt: skip
+
+    def _write_head(self, last_id: int, digest: str) -> None:
         tmp = self._head_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"last_id": last_id, "hash": digest, "count": count}))
+        tmp.write_text(json.dumps({"last_id": last_id, "hash": digest}))
         os.replace(tmp, self._head_file)
 
     async def verify(self) -> VerifyResult:
         """Walk the whole chain and report the first entry that does not fit."""
+        head = self._read_head()
+        head_hash = head.get("hash") if head else None
+        head_seen = False
         prev = GENESIS
         count = 0
-        last: AuditEntry | None = None
         async for entry in _iterate():
             count += 1
             if entry.prev_hash != prev:
@@ -141,11 +155,12 @@ class AuditLog:
             if expected != entry.hash:
                 return VerifyResult(False, count, entry.id, "edited")
             prev = entry.hash
-            last = entry
-        head = self._read_head()
+            head_seen = head_seen or entry.hash == head_hash
         if head is None:
             return VerifyResult(count == 0, count, None, "" if count == 0 else "head_missing")
-        if last is None or head.get("hash") != last.hash:
+        if not head_seen:
+            # The newest entry this appliance wrote is gone. (Entries after it are fine: another
+            # process sharing the database may have written them, chained to it.)
             return VerifyResult(False, count, int(head.get("last_id", 0)) or None, "deleted_at_end")
         return VerifyResult(True, count)
 

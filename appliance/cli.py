@@ -143,7 +143,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         if result.ok:
             print(t("cli.audit_ok", entries=result.entries))
             return 0
-        print(t(f"cli.audit_{result.problem}", entry=result.first_bad_id, entries=result.entries))
+        print(t(f"cli.audit_{result.problem}", entry=result.first_bad_id, entries=result.entries), file=sys.stderr)
         return 1
 
     return asyncio.run(_with_db(settings, verify))
@@ -207,4 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         print(t("cli.os_error", error=str(exc)), file=sys.stderr)
+        return 1
+    except Exception:  # never a traceback for the user; the log has the details
+        log.exception("the command failed")
+        print(t("error.internal"), file=sys.stderr)
         return 1

@@ -39,7 +39,9 @@ async def open_database(db_url: str) -> None:
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
     conn = connections.get("default")
     if conn.capabilities.dialect == "sqlite":
-        await conn.execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        await conn.execute_script(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+        )
     log.info("database open: %s", redact_url(db_url))
 
 

@@ -241,6 +241,13 @@ def test_an_empty_audit_log_verifies(tmp_path: Path) -> None:
             id="middle-deleted",
         ),
         pytest.param(
+            "INSERT INTO audit_entry (id, at, actor, actor_id, action, object_type, object_id, detail, ip,"
+            " prev_hash, hash) SELECT 4, at, 'ke-gian', NULL, 'user.created', 'user', '9', '{}', '', hash,"
+            " 'f00d' FROM audit_entry WHERE id = 3",
+            "Nhật ký kiểm tra đã bị sửa: mục 4 không khớp với mã băm của nó.",  # cli.audit_edited
+            id="entry-inserted",
+        ),
+        pytest.param(
             "DELETE FROM audit_entry WHERE id = 3",
             "Nhật ký kiểm tra đã bị xóa mục cuối: mục 3 đã mất.",  # cli.audit_deleted_at_end
             id="last-deleted",
@@ -253,7 +260,7 @@ def test_a_tampered_audit_log_fails_and_names_the_entry(data_dir: Path, tamperin
     result = wardcam(data_dir, "audit", "verify")
 
     assert result.returncode == 1
-    assert result.stdout.strip() == message
+    assert result.stderr.strip() == message
 
 
 def test_no_verb_prints_the_password(tmp_path: Path) -> None:
@@ -271,3 +278,25 @@ def test_no_verb_prints_the_password(tmp_path: Path) -> None:
     for result in results:
         assert password not in result.stdout + result.stderr, result.args
     assert files_contain(data_dir, password) == []
+
+
+def test_commands_run_at_the_same_time_keep_the_audit_chain_whole(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert add_user(data_dir, "admin").returncode == 0
+    env = child_env(SQLITE)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "appliance", "token", "create", f"script-{n}", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in range(6)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in processes]
+    assert [code for code, _ in results] == [0] * 6, results
+
+    verified = wardcam(data_dir, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip() == "Nhật ký kiểm tra toàn vẹn: 7 mục, không bị sửa."

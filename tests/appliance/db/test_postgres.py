@@ -173,8 +173,9 @@ def test_the_served_appliance_runs_on_postgres(tmp_path: Path, database_url: str
         assert len(fetch(database_url, "SELECT id FROM session")) == 1
         [user] = fetch(database_url, 'SELECT last_login_at FROM "user" WHERE username = $1', "lan")
         assert user["last_login_at"] is not None
-        verified = running.cli("audit", "verify")
+        verified = running.cli("audit", "verify")  # user.created by the CLI, auth.login by the server
         assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert verified.stdout.strip() == "Nhật ký kiểm tra toàn vẹn: 2 mục, không bị sửa."
     finally:
         running.stop()
 
@@ -201,3 +202,29 @@ def test_a_libpq_style_postgresql_url_works_too(tmp_path: Path, database_url: st
     migrated = cli(tmp_path / "data", "migrate", env={"DATABASE_URL": libpq_url})
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert TABLES - tables(database_url) == set(), "tables missing after migrate"
+
+
+def test_commands_at_the_same_time_keep_the_shared_audit_chain_whole(tmp_path: Path, database_url: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.harness.appliance import child_env
+
+    data_dir = tmp_path / "data"
+    env = {"DATABASE_URL": database_url}
+    added = cli(data_dir, "user", "add", "admin", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n", env=env)
+    assert added.returncode == 0, added.stderr
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "appliance", "token", "create", f"script-{n}", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(env),
+        )
+        for n in range(6)
+    ]
+    assert [p.wait(timeout=120) for p in processes] == [0] * 6
+    verified = cli(data_dir, "audit", "verify", env=env)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip() == "Nhật ký kiểm tra toàn vẹn: 7 mục, không bị sửa."
