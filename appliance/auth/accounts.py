@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from asyncio import to_thread
 from dataclasses import dataclass, field
 
 from tortoise.exceptions import IntegrityError
@@ -67,7 +68,7 @@ class Accounts:
     async def onboard(self, username: str, password: str, display_name: str, language: str, ip: str) -> User:
         """Create the first admin; refuse once any user exists."""
         username = check_username(username)
-        password_hash = hash_password(password)
+        password_hash = await to_thread(hash_password, password)
         async with in_transaction():
             if await User.exists():
                 raise OnboardingClosed()
@@ -89,7 +90,7 @@ class Accounts:
         name = username.strip().lower()[:64]
         self.throttle.check(name, ip)
         user = await User.get_or_none(username=name)
-        ok = verify_password(user.password_hash if user else None, password)
+        ok = await to_thread(verify_password, user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
             self.throttle.failed(name, ip)
             await self.audit.record(
@@ -103,7 +104,7 @@ class Accounts:
             raise InvalidCredentials()
         self.throttle.succeeded(name, ip)
         if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            user.password_hash = await to_thread(hash_password, password)
             await user.save(update_fields=["password_hash"])
         token = await create_session(user, ip, user_agent, self.session_policy)
         principal = await principal_for(user, via="session")
@@ -122,7 +123,7 @@ class Accounts:
     ) -> User:
         """Create a user (by an admin, or from the command line when `by` is None)."""
         username = check_username(username)
-        password_hash = hash_password(password)
+        password_hash = await to_thread(hash_password, password)
         try:
             user = await User.create(
                 username=username,
@@ -196,7 +197,7 @@ class Accounts:
         user = await User.get_or_none(id=user_id)
         if user is None:
             raise NotFound()
-        user.password_hash = hash_password(new_password)
+        user.password_hash = await to_thread(hash_password, new_password)
         await user.save(update_fields=["password_hash", "updated_at"])
         await end_user_sessions(user.id)
         await self.audit.record("user.password_reset", who=by, object_type="user", object_id=user.id, ip=ip)
@@ -204,9 +205,9 @@ class Accounts:
     async def change_own_password(self, me: Principal, current: str, new_password: str, ip: str = "") -> None:
         """Change the caller's own password after checking the current one."""
         user = await User.get(id=me.user_id)
-        if not verify_password(user.password_hash, current):
+        if not await to_thread(verify_password, user.password_hash, current):
             raise InvalidCredentials("error.current_password_wrong")
-        user.password_hash = hash_password(new_password)
+        user.password_hash = await to_thread(hash_password, new_password)
         await user.save(update_fields=["password_hash", "updated_at"])
         await self.audit.record("user.password_changed", who=me, object_type="user", object_id=user.id, ip=ip)
 

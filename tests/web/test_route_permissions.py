@@ -6,7 +6,10 @@ Every route refuses anonymous access, except /healthz, /login, the login hand-ov
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +17,8 @@ import httpx
 import pytest
 
 from appliance.db.models.users import Role
-from appliance.settings import Settings
-from tests.harness.appliance import RunningAppliance, start_appliance
-from web.access import FRAMEWORK_PREFIX, ONBOARDING, OPEN, ROUTES, iter_routes
+from tests.harness.appliance import RunningAppliance, child_env, start_appliance
+from web.access import ONBOARDING, OPEN, ROUTES
 
 OPEN_ROUTES = {"/healthz", "/login", "/auth/complete", "/api/auth/login"}
 
@@ -42,21 +44,11 @@ EXPECTED: dict[str, set[Role]] = {
 }
 
 
-def route_table(tmp_path: Path) -> list[tuple[str, str]]:
-    """Mount the panel in this process and list (method, path template) of every route."""
-    from nicegui import app
-
-    from appliance.app import Appliance
-    from web.app import mount
-
-    mount(Appliance(Settings(data_dir=tmp_path / "unused")))
-    table = []
-    for path, methods, _ in iter_routes(app):
-        if path.startswith(FRAMEWORK_PREFIX):
-            continue
-        for method in sorted(methods - {"HEAD"}) or ["GET"]:
-            table.append((method, path))
-    return sorted(set(table))
+def route_table() -> list[tuple[str, str]]:
+    """List (method, path template) of every route, from a process that mounts the panel afresh."""
+    out = subprocess.run([sys.executable, "-m", "tests.harness.routes"], capture_output=True, text=True,
+                         check=True, env=child_env(), cwd=Path(__file__).parents[2])  # fmt: skip
+    return [(method, path) for method, path, _ in json.loads(out.stdout)]
 
 
 def concrete(path: str) -> str:
@@ -84,8 +76,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApplianc
     running.stop()
 
 
-def test_every_route_declares_who_may_use_it(tmp_path: Path) -> None:
-    table = route_table(tmp_path)
+def test_every_route_declares_who_may_use_it() -> None:
+    table = route_table()
     assert len(table) > 15
     undeclared = [path for _, path in table if path not in ROUTES]
     assert undeclared == []
@@ -103,7 +95,7 @@ def test_before_onboarding_everything_leads_to_onboarding(served: RunningApplian
 
 
 def test_every_route_refuses_anonymous_access_and_each_role_reaches_exactly_its_routes(
-    served: RunningAppliance, tmp_path: Path
+    served: RunningAppliance,
 ) -> None:
     served.add_user("owner", "admin")
     for role in ("operator", "police", "viewer"):
@@ -112,7 +104,7 @@ def test_every_route_refuses_anonymous_access_and_each_role_reaches_exactly_its_
     for role in (Role.OPERATOR, Role.POLICE, Role.VIEWER):
         clients[role] = served.login(f"a-{role}")
 
-    table = route_table(tmp_path)
+    table = route_table()
     checked = 0
     with served.client() as anonymous:
         for method, path in table:
