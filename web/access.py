@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -40,16 +41,25 @@ def declare(path: str, access: Access) -> None:
     ROUTES[path] = access
 
 
+FORBIDDEN_STYLE = (
+    "body{margin:0;font-family:Roboto,system-ui,sans-serif;background:#f5f5f5;color:#333}"
+    "header{background:#1F4E79;color:#fff;padding:14px 20px;font-size:20px;font-weight:600}"
+    "main{max-width:480px;margin:40px auto;background:#fff;border-radius:6px;padding:24px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.15)}h1{font-size:22px;margin:0 0 12px}a{color:#1F4E79}"
+)
+
+
 def forbidden_page(principal: Principal) -> Response:
-    """Return a small translated 403 page."""
+    """Return a small translated 403 page in the panel's colours."""
     with use_language(principal.language):
-        body = (
-            f"<!doctype html><html lang='{principal.language}'><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{t('error.forbidden_title')}</title>"
-            f"<body style='font-family:sans-serif;padding:2rem'><h1>{t('error.forbidden_title')}</h1>"
-            f"<p>{t('error.forbidden')}</p><p><a href='/'>{t('nav.dashboard')}</a></p></body></html>"
-        )
+        title, text, home = t("error.forbidden_title"), t("error.forbidden"), t("nav.dashboard")
+    body = (
+        f"<!doctype html><html lang='{principal.language}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)} · WardCam</title><style>{FORBIDDEN_STYLE}</style></head>"
+        f"<body><header>WardCam</header><main><h1>{escape(title)}</h1><p>{escape(text)}</p>"
+        f"<p><a href='/'>{escape(home)}</a></p></main></body></html>"
+    )
     return HTMLResponse(body, status_code=403)
 
 

@@ -52,7 +52,7 @@ def frame(title_key: str) -> Iterator[None]:
                     ui.item_section(t(entry.label_key))
 
     with ui.header().classes(design.HEADER):
-        ui.button(icon="menu", on_click=drawer.toggle).props("flat round color=white aria-label=menu")
+        ui.button(icon="menu", on_click=drawer.toggle).props(f'flat round color=white aria-label="{t("nav.menu")}"')
         with ui.row().classes("items-center gap-2 no-wrap"):
             ui.icon("videocam").classes("text-2xl")
             ui.label("WardCam").classes("text-xl font-semibold")

@@ -7,7 +7,6 @@ Screenshots are left in tests/artifacts/ for people to look at.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,18 +15,17 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from appliance import __version__
+from appliance.i18n import LANGUAGES, catalog
 from tests.harness.appliance import PASSWORD, RunningAppliance
 
 pytestmark = pytest.mark.browser
 
-I18N = Path(__file__).parents[2] / "appliance" / "i18n"
-VI: dict[str, str] = json.loads((I18N / "vi.json").read_text(encoding="utf-8"))
-EN: dict[str, str] = json.loads((I18N / "en.json").read_text(encoding="utf-8"))
+VI = catalog("vi")  # the texts the panel shows, as the appliance's catalogs have them
+EN = catalog("en")
 
 OWNER_NAME = "Nguyễn Thị Hoà"  # a display name with Vietnamese diacritics
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
-EN_NAME = "English"  # how the language list names English
 TIMEOUT_MS = 10_000
 TECHNICAL_WORDS = ("Traceback", "Exception", "Error", 'File "', ".py")
 
@@ -199,7 +197,7 @@ async def test_admin_on_a_phone_and_the_admin_pages(
     await expect(drawer).to_be_hidden()
     await page.screenshot(path=artifacts / "dashboard-phone.png", full_page=True)
 
-    await page.get_by_role("button", name="menu").click()
+    await page.get_by_role("button", name=VI["nav.menu"]).click()
     await expect(drawer).to_be_visible()
     await expect(drawer.get_by_text(VI["nav.users"], exact=True)).to_be_visible()
     await page.screenshot(path=artifacts / "dashboard-phone-menu.png")
@@ -226,7 +224,7 @@ async def test_admin_switches_to_english(appliance_server: RunningAppliance, pag
     await expect(page.get_by_text(VI["account.language"], exact=True)).to_be_visible()
 
     await page.get_by_label(VI["field.language"]).click()
-    await page.get_by_role("option", name=EN_NAME).click()
+    await page.get_by_role("option", name=LANGUAGES["en"]).click()
     await page.get_by_role("button", name=VI["action.save"]).click()
 
     drawer = page.locator(".q-drawer")

@@ -37,7 +37,7 @@ def account_page() -> None:
                 await context.appliance().accounts.set_own_language(who, language.value)
                 with use_language(language.value):
                     ui.notify(t("account.language_saved"), type="positive")
-                ui.navigate.reload()
+                ui.timer(1.0, ui.navigate.reload, once=True)  # let the message be read first
 
             ui.button(t("action.save"), on_click=save_language).props("data-test=save-language").mark("save-language")
 

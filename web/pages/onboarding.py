@@ -28,7 +28,7 @@ def draw(lang: str) -> None:
     ui.page_title(f"{t('onboarding.title')} · WardCam")
     with ui.card().classes(design.AUTH_CARD):
         language_links(lang, "/onboarding")
-        with ui.row().classes("items-center gap-2"):
+        with ui.row().classes("items-center gap-2 no-wrap"):
             ui.icon("videocam").classes("text-3xl text-primary")
             ui.label(t("onboarding.title")).classes(design.H1)
         ui.label(t("onboarding.intro")).classes(design.MUTED)
