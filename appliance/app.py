@@ -8,6 +8,7 @@ import time
 from contextlib import AsyncExitStack, suppress
 
 from appliance import __version__
+from appliance.addons.manager import AddonManager
 from appliance.audit import AuditLog
 from appliance.auth.accounts import Accounts
 from appliance.auth.sessions import purge_expired
@@ -26,6 +27,7 @@ class Appliance:
         self.bus = EventBus()
         self.audit = AuditLog(settings.data_dir / "secrets" / "audit-head.json")
         self.accounts = Accounts(self.audit)
+        self.addons = AddonManager(settings, self.bus, self.audit)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()
@@ -42,6 +44,8 @@ class Appliance:
                 from appliance.demo.setup import start_demo  # demo-only dependencies
 
                 self.demo_camera_urls = await start_demo(stack, s)
+            await self.addons.start()
+            stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
             self._stack = stack.pop_all()
         self.started_at = time.time()

@@ -25,6 +25,7 @@ FAVICON = "📹"
 
 def mount(appliance: Appliance) -> None:
     """Register the pages, the API and the auth middleware, and tie the appliance to the app's lifespan."""
+    from web import addon_host
     from web.pages import errors  # importing web.pages declares every page
 
     # NiceGUI's own lifespan as first seen: a later mount in the same process (tests) starts from it again
@@ -40,6 +41,7 @@ def mount(appliance: Appliance) -> None:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
+    addon_host.attach(app, appliance.addons)
     for path in undeclared_routes(app):
         log.error("route %s declares no access; it will refuse every request", path)
 

@@ -9,9 +9,12 @@ from nicegui import context as ng_context
 from nicegui import ui
 
 from appliance.auth.sessions import end_session
-from appliance.i18n import t
+from appliance.i18n import t, t_or_text
 from web import context, design
-from web.navigation import NAV
+from web.navigation import NAV, NavEntry
+
+# filled by web.addon_host with the running add-ons' pages
+addon_nav: list[NavEntry] = []
 
 
 def apply_colors() -> None:
@@ -32,13 +35,13 @@ def frame(title_key: str) -> Iterator[None]:
     """Draw the header and navigation, then the page's own content inside."""
     who = context.principal()
     apply_colors()
-    ui.page_title(f"{t(title_key)} · WardCam")
+    ui.page_title(f"{t_or_text(title_key)} · WardCam")
     request = ng_context.client.request
     current = request.url.path if request is not None else ""
 
     with ui.left_drawer(value=None, bordered=True).classes(design.DRAWER).props("width=240") as drawer:
         with ui.list().classes("w-full").props("padding"):
-            for entry in NAV:
+            for entry in [*NAV, *addon_nav]:
                 if who is None or not who.can(entry.permission):
                     continue
                 active = current == entry.path
@@ -49,7 +52,7 @@ def frame(title_key: str) -> Iterator[None]:
                 ):
                     with ui.item_section().props("avatar"):
                         ui.icon(entry.icon)
-                    ui.item_section(t(entry.label_key))
+                    ui.item_section(t_or_text(entry.label_key))
 
     with ui.header().classes(design.HEADER):
         ui.button(icon="menu", on_click=drawer.toggle).props(f'flat round color=white aria-label="{t("nav.menu")}"')
@@ -65,5 +68,5 @@ def frame(title_key: str) -> Iterator[None]:
                     ui.menu_item(t("nav.logout"), on_click=logout).mark("logout")
 
     with ui.column().classes(design.PAGE):
-        ui.label(t(title_key)).classes(design.H1)
+        ui.label(t_or_text(title_key)).classes(design.H1)
         yield

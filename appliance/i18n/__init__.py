@@ -98,6 +98,13 @@ def t(key: str, lang: str | None = None, **params: Any) -> str:
     return text
 
 
+def t_or_text(text: str, lang: str | None = None, **params: Any) -> str:
+    """Translate text when it is a catalog key; otherwise return it as it is (add-ons may give plain text)."""
+    if text in catalog(DEFAULT_LANGUAGE):
+        return t(text, lang, **params)
+    return text
+
+
 def best_language(accept_language: str | None) -> str:
     """Pick a supported language from an Accept-Language header."""
     for part in (accept_language or "").split(","):

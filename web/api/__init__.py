@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import auth, health, users
+from web.api import addons, audit, auth, health, metrics, users
 
 # Every router of the API; web.app.mount() includes them all. Add a new router here.
-ROUTERS: list[APIRouter] = [health.router, auth.router, users.router]
+ROUTERS: list[APIRouter] = [health.router, auth.router, users.router, audit.router, metrics.router, addons.router]

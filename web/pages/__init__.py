@@ -1,5 +1,16 @@
 """Every page of the panel; importing this module registers them all."""
 
-from web.pages import account, dashboard, errors, login, onboarding, placeholders, system, users
+from web.pages import account, addons, audit, dashboard, errors, login, onboarding, placeholders, system, users
 
-__all__ = ["account", "dashboard", "errors", "login", "onboarding", "placeholders", "system", "users"]
+__all__ = [
+    "account",
+    "addons",
+    "audit",
+    "dashboard",
+    "errors",
+    "login",
+    "onboarding",
+    "placeholders",
+    "system",
+    "users",
+]

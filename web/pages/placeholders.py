@@ -16,7 +16,6 @@ COMING: list[tuple[str, Permission, str, str]] = [
     ("/events", Permission.VIEW_EVENTS, "nav.events", "notifications_active"),
     ("/requests", Permission.REQUEST_FOOTAGE, "nav.requests", "gavel"),
     ("/notifications", Permission.MANAGE_NOTIFICATIONS, "nav.notifications", "campaign"),
-    ("/addons", Permission.MANAGE_ADDONS, "nav.addons", "extension"),
 ]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from nicegui import ui
 
 from appliance.auth.roles import Permission
-from appliance.i18n import t
+from appliance.i18n import t, t_or_text
 from appliance.logs import recent
 from appliance.system import read_status
 from web import context, design
@@ -16,11 +18,12 @@ from web.theme import frame
 
 
 @page("/system", Permission.MANAGE_SYSTEM)
-def system_page() -> None:
+async def system_page() -> None:
     """Show the appliance's health, refreshed every few seconds."""
     settings = context.appliance().settings
     with frame("nav.system"):
         status_cards = ui.element("div").classes(design.GRID)
+        await health_checks()
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
 
@@ -49,3 +52,21 @@ def system_page() -> None:
 
         refresh()
         ui.timer(5.0, refresh)
+
+
+async def health_checks() -> None:
+    """Run the add-ons' health checks (5 s each at most) and show the results."""
+    checks = await context.appliance().addons.health_checks()
+    if not checks:
+        return
+    ui.label(t("system.health")).classes(design.H2)
+    with ui.card().classes(design.CARD), ui.column().classes("gap-1"):
+        for addon, check in checks:
+            try:
+                result = await asyncio.wait_for(check.run(), timeout=5)
+                ok, message = result.ok, t_or_text(result.message_key, **result.params)
+            except Exception as exc:  # a broken check is a failed check, never a broken page
+                ok, message = False, t("system.health_check_failed", error=type(exc).__name__)
+            with ui.row().classes("items-center gap-2").mark(f"health-{addon.name}"):
+                ui.icon("check_circle" if ok else "error").classes("text-positive" if ok else "text-negative")
+                ui.label(f"{t_or_text(check.name_key)}: {message}")

@@ -1,0 +1,1 @@
+"""The add-on system: the hook contract, the manager, and add-on options."""

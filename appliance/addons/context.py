@@ -1,0 +1,27 @@
+"""What an add-on gets from the appliance: services, a folder of its own, and an exit stack."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from appliance.audit import AuditLog
+    from appliance.bus import EventBus
+    from appliance.settings import Settings
+
+
+@dataclass
+class AddonContext:
+    """The add-on's handle on the appliance; one per add-on, made anew at each setup."""
+
+    name: str
+    settings: Settings
+    bus: EventBus
+    audit: AuditLog
+    data_dir: Path
+    log: logging.Logger
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)

@@ -1,0 +1,91 @@
+"""Prometheus metrics: read the appliance's figures and write them in the text exposition format.
+
+Each scrape builds its own CollectorRegistry from fresh readings, so nothing lingers in the
+process-wide default registry. A part of the appliance adds its figures with one more
+`async def _<part>(...) -> list[Metric]` below, called from exposition().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from appliance import __version__
+from appliance.auth.sessions import SessionPolicy
+from appliance.bus import EventBus
+from appliance.db.models.audit import AuditEntry
+from appliance.db.models.cameras import Camera
+from appliance.db.models.users import Role, Session, User
+
+PREFIX = "wardcam"
+
+
+class _Readings:
+    """A collector that hands over metric families read beforehand (collect() cannot await)."""
+
+    def __init__(self, families: Sequence[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def render(families: Sequence[Metric]) -> bytes:
+    """Return metric families in the text exposition format, through a registry of their own."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Readings(families))
+    return generate_latest(registry)
+
+
+def _info(version: str) -> list[Metric]:
+    return [InfoMetricFamily(PREFIX, "The WardCam software running.", value={"version": version})]
+
+
+async def _accounts(policy: SessionPolicy, now: datetime) -> list[Metric]:
+    users = GaugeMetricFamily(f"{PREFIX}_users", "Active user accounts by role.", labels=["role"])
+    for role in Role:
+        users.add_metric([role.value], await User.filter(role=role, is_active=True).count())
+    live = Session.filter(expires_at__gt=now, last_seen_at__gt=now - policy.idle, user__is_active=True)
+    sessions = GaugeMetricFamily(
+        f"{PREFIX}_sessions_active", "Browser sessions that have not expired.", value=await live.count()
+    )
+    return [users, sessions]
+
+
+async def _audit() -> list[Metric]:
+    count = await AuditEntry.all().count()
+    return [CounterMetricFamily(f"{PREFIX}_audit_entries", "Entries written to the audit log.", value=count)]
+
+
+def _bus(bus: EventBus) -> list[Metric]:
+    return [
+        CounterMetricFamily(
+            f"{PREFIX}_event_bus_handler_failures",
+            "Event deliveries whose handler raised an exception.",
+            value=bus.failures,
+        )
+    ]
+
+
+async def _cameras() -> list[Metric]:
+    cameras = GaugeMetricFamily(f"{PREFIX}_cameras", "Configured cameras, enabled or not.", labels=["enabled"])
+    for enabled in (True, False):
+        cameras.add_metric([str(enabled).lower()], await Camera.filter(enabled=enabled).count())
+    return [cameras]
+
+
+async def exposition(bus: EventBus, session_policy: SessionPolicy, version: str = __version__) -> bytes:
+    """Read every figure now and return the metrics page."""
+    now = datetime.now(UTC)
+    families = [
+        *_info(version),
+        *await _accounts(session_policy, now),
+        *await _audit(),
+        *_bus(bus),
+        *await _cameras(),
+    ]
+    return render(families)
