@@ -78,7 +78,25 @@ async def _cameras() -> list[Metric]:
     return [cameras]
 
 
-async def exposition(bus: EventBus, session_policy: SessionPolicy, version: str = __version__) -> bytes:
+ADDON_STATUSES = ("disabled", "running", "failed", "broken")
+
+
+def _addons(states: Sequence[tuple[str, str]]) -> list[Metric]:
+    family = GaugeMetricFamily(
+        f"{PREFIX}_addon_status", "1 for the status each add-on is in, 0 for the others.", labels=["addon", "status"]
+    )
+    for name, current in states:
+        for status in ADDON_STATUSES:
+            family.add_metric([name, status], 1.0 if status == current else 0.0)
+    return [family]
+
+
+async def exposition(
+    bus: EventBus,
+    session_policy: SessionPolicy,
+    addon_states: Sequence[tuple[str, str]] = (),
+    version: str = __version__,
+) -> bytes:
     """Read every figure now and return the metrics page."""
     now = datetime.now(UTC)
     families = [
@@ -87,5 +105,6 @@ async def exposition(bus: EventBus, session_policy: SessionPolicy, version: str 
         *await _audit(),
         *_bus(bus),
         *await _cameras(),
+        *_addons(addon_states),
     ]
     return render(families)

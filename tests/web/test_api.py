@@ -109,3 +109,14 @@ def test_an_unknown_api_path_is_a_json_404_for_a_logged_in_user(admin: httpx.Cli
     response = admin.get("/api/no-such-thing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "error.not_found"
+
+
+def test_admins_can_read_the_openapi_schema_and_others_cannot(
+    appliance_server: RunningAppliance, admin: httpx.Client
+) -> None:
+    schema = admin.get("/api/openapi.json")
+    assert schema.status_code == 200
+    assert {"/api/users/me", "/api/addons", "/api/auth/login"} <= set(schema.json()["paths"])
+    viewer = appliance_server.login("xem")
+    assert viewer.get("/api/openapi.json").status_code == 403
+    viewer.close()

@@ -49,7 +49,8 @@ EXPECTED: dict[str, set[Role]] = {
     "/api/addons/{name}/enable": ADMIN,
     "/api/addons/{name}/disable": ADMIN,
     "/api/addons/{name}/options": ADMIN,
-    "/addon/{name}/{subpath:path}": ALL,  # each add-on page then checks its own permission
+    "/addon/{name}/{subpath:path}": ALL,
+    "/api/openapi.json": ADMIN,  # each add-on page then checks its own permission
 }
 
 

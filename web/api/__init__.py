@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import addons, audit, auth, health, metrics, users
+from web.api import addons, audit, auth, health, metrics, schema, users
 
 # Every router of the API; web.app.mount() includes them all. Add a new router here.
-ROUTERS: list[APIRouter] = [health.router, auth.router, users.router, audit.router, metrics.router, addons.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    users.router,
+    audit.router,
+    metrics.router,
+    addons.router,
+    schema.router,
+]

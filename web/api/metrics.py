@@ -19,7 +19,9 @@ router = APIRouter()
 async def metrics(_: Principal = require(Permission.MANAGE_SYSTEM)) -> Response:
     """Return the metrics in the Prometheus text format."""
     appliance = context.appliance()
-    return Response(await exposition(appliance.bus, appliance.accounts.session_policy), media_type=CONTENT_TYPE_LATEST)
+    addons = [(a.name, a.status.value) for a in appliance.addons.addons.values()]
+    body = await exposition(appliance.bus, appliance.accounts.session_policy, addons)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 declare("/metrics", Permission.MANAGE_SYSTEM)

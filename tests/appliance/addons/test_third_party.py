@@ -59,6 +59,10 @@ def test_the_installed_addon_is_found_enabled_and_adds_a_page(served: RunningApp
     assert configured.status_code == 200
     assert "Chào tổ tuần tra" in admin.get("/addon/hello/status").text
 
+    metrics = admin.get("/metrics").text
+    assert 'wardcam_addon_status{addon="hello",status="running"} 1.0' in metrics
+    assert 'wardcam_addon_status{addon="hello",status="disabled"} 0.0' in metrics
+
     refused = admin.put("/api/addons/hello/options", json={"greeting": "x", "repeat": 9})
     assert refused.status_code == 422
     assert refused.json()["error"]["fields"] == {"repeat": "Phải nhỏ hơn hoặc bằng 5."}
