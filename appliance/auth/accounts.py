@@ -211,9 +211,12 @@ class Accounts:
         await user.save(update_fields=["password_hash", "updated_at"])
         await self.audit.record("user.password_changed", who=me, object_type="user", object_id=user.id, ip=ip)
 
-    async def set_own_language(self, me: Principal, language: str) -> None:
+    async def set_own_language(self, me: Principal, language: str, ip: str = "") -> None:
         """Change the caller's language."""
-        await User.filter(id=me.user_id).update(language=check_language(language))
+        language = check_language(language)
+        await User.filter(id=me.user_id).update(language=language)
+        await self.audit.record("user.language_changed", who=me, object_type="user", object_id=me.user_id, ip=ip,
+                                detail={"language": language})  # fmt: skip
 
     async def _active_admins(self, excluding: int) -> int:
         return await User.filter(role=Role.ADMIN, is_active=True).exclude(id=excluding).count()

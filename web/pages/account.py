@@ -34,7 +34,7 @@ def account_page() -> None:
                 who = await acting(Permission.OWN_ACCOUNT)
                 if who is None:
                     return
-                await context.appliance().accounts.set_own_language(who, language.value)
+                await context.appliance().accounts.set_own_language(who, language.value, ip=client_ip())
                 with use_language(language.value):
                     ui.notify(t("account.language_saved"), type="positive")
                 ui.timer(1.0, ui.navigate.reload, once=True)  # let the message be read first
