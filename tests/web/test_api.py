@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
-from tests.harness.appliance import RunningAppliance, start_appliance
-
-
-@pytest.fixture(scope="module")
-def appliance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAppliance]:
-    """One served appliance for this module, with an admin and a viewer."""
-    running = start_appliance(tmp_path_factory.mktemp("api") / "data")
-    running.add_user("admin", "admin")
-    running.add_user("xem", "viewer")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def admin(appliance_server: RunningAppliance) -> Iterator[httpx.Client]:
-    client = appliance_server.login("admin")
-    yield client
-    client.close()
+from tests.harness.appliance import RunningAppliance
 
 
 def users(client: httpx.Client) -> list[str]:
     return [u["username"] for u in client.get("/api/users").json()]
 
 
-def test_a_wrong_password_is_refused_in_the_callers_language(appliance_server: RunningAppliance) -> None:
-    with appliance_server.client() as client:
+def test_a_wrong_password_is_refused_in_the_callers_language(module_appliance: RunningAppliance) -> None:
+    with module_appliance.client() as client:
         vi = client.post("/api/auth/login", json={"username": "admin", "password": "sai-mat-khau"})
         en = client.post(
             "/api/auth/login",
@@ -78,8 +58,8 @@ def test_a_weak_password_gets_422(admin: httpx.Client) -> None:
     assert users(admin) == ["admin", "xem"]
 
 
-def test_a_missing_or_invalid_token_gets_401(appliance_server: RunningAppliance) -> None:
-    with appliance_server.client() as client:
+def test_a_missing_or_invalid_token_gets_401(module_appliance: RunningAppliance) -> None:
+    with module_appliance.client() as client:
         missing = client.get("/api/users/me")
         invalid = client.get("/api/users/me", headers={"Authorization": "Bearer wct_not-a-real-token"})
         malformed = client.get("/api/users/me", headers={"Authorization": "Basic YWRtaW46YWRtaW4="})
@@ -89,17 +69,17 @@ def test_a_missing_or_invalid_token_gets_401(appliance_server: RunningAppliance)
         assert response.json()["error"]["code"] == "error.token_invalid"
 
 
-def test_a_token_from_the_cli_works_like_its_user(appliance_server: RunningAppliance) -> None:
-    created = appliance_server.cli("token", "create", "home-assistant")
+def test_a_token_from_the_cli_works_like_its_user(module_appliance: RunningAppliance) -> None:
+    created = module_appliance.cli("token", "create", "home-assistant")
     token = created.stdout.strip()
-    with appliance_server.client(headers={"Authorization": f"Bearer {token}"}) as client:
+    with module_appliance.client(headers={"Authorization": f"Bearer {token}"}) as client:
         assert client.get("/api/users/me").json()["username"] == "admin"
         assert client.get("/api/users").status_code == 200
 
 
-def test_a_viewer_token_gets_403_on_admin_endpoints(appliance_server: RunningAppliance) -> None:
-    token = appliance_server.cli("token", "create", "tv", "--user", "xem").stdout.strip()
-    with appliance_server.client(headers={"Authorization": f"Bearer {token}"}) as client:
+def test_a_viewer_token_gets_403_on_admin_endpoints(module_appliance: RunningAppliance) -> None:
+    token = module_appliance.cli("token", "create", "tv", "--user", "xem").stdout.strip()
+    with module_appliance.client(headers={"Authorization": f"Bearer {token}"}) as client:
         forbidden = client.post("/api/users", json={"username": "x1", "password": "mat-khau-du-dai", "role": "admin"})
     assert forbidden.status_code == 403
     assert forbidden.json()["error"]["message"] == "Tài khoản của bạn không có quyền xem hoặc làm việc này."
@@ -112,11 +92,11 @@ def test_an_unknown_api_path_is_a_json_404_for_a_logged_in_user(admin: httpx.Cli
 
 
 def test_admins_can_read_the_openapi_schema_and_others_cannot(
-    appliance_server: RunningAppliance, admin: httpx.Client
+    module_appliance: RunningAppliance, admin: httpx.Client
 ) -> None:
     schema = admin.get("/api/openapi.json")
     assert schema.status_code == 200
     assert {"/api/users/me", "/api/addons", "/api/auth/login"} <= set(schema.json()["paths"])
-    viewer = appliance_server.login("xem")
+    viewer = module_appliance.login("xem")
     assert viewer.get("/api/openapi.json").status_code == 403
     viewer.close()

@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from appliance import __version__
-from tests.harness.appliance import RunningAppliance, start_appliance
+from tests.harness.appliance import RunningAppliance
 
 BOM = b"\xef\xbb\xbf"
 HEADER = ["id", "time_utc", "actor", "action", "object_type", "object_id", "detail", "address", "hash"]
 
 
-@pytest.fixture(scope="module")
-def appliance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAppliance]:
-    """One served appliance for this module, with an admin and a viewer."""
-    running = start_appliance(tmp_path_factory.mktemp("audit") / "data")
-    running.add_user("admin", "admin")
-    running.add_user("xem", "viewer")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def admin(appliance_server: RunningAppliance) -> Iterator[httpx.Client]:
-    client = appliance_server.login("admin")
-    yield client
-    client.close()
-
-
-def token_for(appliance_server: RunningAppliance, username: str) -> str:
-    return appliance_server.cli("token", "create", f"prometheus-{username}", "--user", username).stdout.strip()
+def token_for(module_appliance: RunningAppliance, username: str) -> str:
+    return module_appliance.cli("token", "create", f"prometheus-{username}", "--user", username).stdout.strip()
 
 
 def rows(response: httpx.Response) -> list[dict[str, str]]:
@@ -103,18 +84,18 @@ def test_a_bad_date_or_limit_gets_a_translated_422(admin: httpx.Client) -> None:
     assert admin.get("/api/audit", params={"limit": 0}).status_code == 422
 
 
-def test_viewers_and_strangers_cannot_read_the_audit_log(appliance_server: RunningAppliance) -> None:
-    viewer = appliance_server.login("xem")
-    with appliance_server.client() as anonymous:
+def test_viewers_and_strangers_cannot_read_the_audit_log(module_appliance: RunningAppliance) -> None:
+    viewer = module_appliance.login("xem")
+    with module_appliance.client() as anonymous:
         for path in ("/api/audit.csv", "/api/audit"):
             assert viewer.get(path).status_code == 403
             assert anonymous.get(path).status_code == 401
     viewer.close()
 
 
-def test_metrics_for_an_admin_token(appliance_server: RunningAppliance) -> None:
-    token = token_for(appliance_server, "admin")
-    with appliance_server.client(headers={"Authorization": f"Bearer {token}"}) as client:
+def test_metrics_for_an_admin_token(module_appliance: RunningAppliance) -> None:
+    token = token_for(module_appliance, "admin")
+    with module_appliance.client(headers={"Authorization": f"Bearer {token}"}) as client:
         response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -134,21 +115,21 @@ def test_metrics_for_an_admin_token(appliance_server: RunningAppliance) -> None:
     assert samples[("wardcam_cameras", (("enabled", "false"),))] == 0.0
 
 
-def test_metrics_count_a_live_session(appliance_server: RunningAppliance) -> None:
-    token = token_for(appliance_server, "admin")
-    session = appliance_server.login("admin")
-    with appliance_server.client(headers={"Authorization": f"Bearer {token}"}) as client:
+def test_metrics_count_a_live_session(module_appliance: RunningAppliance) -> None:
+    token = token_for(module_appliance, "admin")
+    session = module_appliance.login("admin")
+    with module_appliance.client(headers={"Authorization": f"Bearer {token}"}) as client:
         text = client.get("/metrics").text
     session.close()
     active = next(f for f in text_string_to_metric_families(text) if f.name == "wardcam_sessions_active")
     assert active.samples[0].value >= 1
 
 
-def test_metrics_refuse_a_viewer_token_and_strangers(appliance_server: RunningAppliance) -> None:
-    token = token_for(appliance_server, "xem")
-    with appliance_server.client(headers={"Authorization": f"Bearer {token}"}) as viewer:
+def test_metrics_refuse_a_viewer_token_and_strangers(module_appliance: RunningAppliance) -> None:
+    token = token_for(module_appliance, "xem")
+    with module_appliance.client(headers={"Authorization": f"Bearer {token}"}) as viewer:
         assert viewer.get("/metrics").status_code == 403
-    with appliance_server.client() as anonymous:
+    with module_appliance.client() as anonymous:
         refused = anonymous.get("/metrics")
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "error.not_authenticated"
