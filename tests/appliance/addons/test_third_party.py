@@ -66,6 +66,10 @@ def test_the_installed_addon_is_found_enabled_and_adds_a_page(served: RunningApp
     refused = admin.put("/api/addons/hello/options", json={"greeting": "x", "repeat": 9})
     assert refused.status_code == 422
     assert refused.json()["error"]["fields"] == {"repeat": "Phải nhỏ hơn hoặc bằng 5."}
+    wrong_type = admin.put("/api/addons/hello/options", json={"greeting": ["a"], "repeat": "ba"})
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["error"]["fields"] == {"greeting": "Cần một chuỗi ký tự.", "repeat": "Cần một số nguyên."}
+    assert "Chào tổ tuần tra" in admin.get("/addon/hello/status").text  # nothing changed
 
 
 def test_the_installed_addon_reacts_to_events_and_serves_its_api(served: RunningAppliance) -> None:
