@@ -34,6 +34,7 @@ from appliance.bus import Event, EventBus
 from appliance.db.models.addons import AddonState
 from appliance.errors import NotFound, WardCamError
 from appliance.settings import Settings
+from appliance.validation import field_errors
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ class AddonManager:
         try:
             new = addon.manifest.options.model_validate(merged)
         except ValidationError as exc:
-            raise OptionsInvalid(addon_options.field_errors(exc)) from exc
+            raise OptionsInvalid(field_errors(exc.errors())) from exc
         changed = sorted(k for k, v in addon_options.dump(new).items() if addon_options.dump(current).get(k) != v)
         await AddonState.update_or_create(name=name, defaults={"options": addon_options.dump(new)})
         await self.audit.record("addon.configured", who=by, object_type="addon", object_id=name, ip=ip,
@@ -345,7 +346,7 @@ class AddonManager:
             return addon.manifest.options.model_validate(stored or {})
         except ValidationError as exc:
             if not fallback:
-                raise OptionsInvalid(addon_options.field_errors(exc)) from exc
+                raise OptionsInvalid(field_errors(exc.errors())) from exc
             log.warning("add-on %s: stored options are invalid (%s); using defaults", addon.name, exc)
             return addon.manifest.options()
 

@@ -9,10 +9,10 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyUrl, BaseModel, SecretStr, ValidationError
+from pydantic import AnyUrl, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from appliance.i18n import t, t_or_text
+from appliance.i18n import t_or_text
 
 
 class CameraRef:
@@ -146,17 +146,3 @@ def redacted(options: BaseModel) -> dict[str, Any]:
 def secret_fields(model: type[BaseModel]) -> set[str]:
     """Return the names of the password options."""
     return {f.name for f in describe(model) if f.kind == "password"}
-
-
-def field_errors(exc: ValidationError, lang: str | None = None) -> dict[str, str]:
-    """Turn a pydantic ValidationError into a translated message per field."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        name = loc[0] if loc else "__root__"
-        kind = str(error.get("type", "value_error"))
-        ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}
-        key = f"error.field.{kind}"
-        text = t(key, lang, **ctx)
-        errors.setdefault(name, text if text != key else t("error.field.invalid", lang))
-    return errors

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from appliance.errors import WardCamError
 from appliance.i18n import best_language, t
+from appliance.validation import field_errors
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return JSONResponse(error_body("error.malformed_json", t("error.malformed_json", lang)), status_code=400)
-    fields: dict[str, str] = {}
-    for e in errors:
-        loc = [str(part) for part in e.get("loc", ()) if part not in ("body", "query", "path")]
-        name = ".".join(loc) or "body"
-        kind = str(e.get("type", "value_error"))
-        key = f"error.field.{kind}"
-        text = t(key, lang, **{k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, (str, int, float))})
-        fields[name] = text if text != key else t("error.field.invalid", lang)
+    fields = field_errors(errors, lang)
     return JSONResponse(error_body("error.invalid_request", t("error.invalid_request", lang), fields), status_code=422)
 
 

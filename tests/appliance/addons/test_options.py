@@ -9,7 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import AnyUrl, BaseModel, Field, SecretStr, ValidationError
 
-from appliance.addons.options import CameraId, CameraIds, SiteId, describe, dump, field_errors, redacted
+from appliance.addons.options import CameraId, CameraIds, SiteId, describe, dump, redacted
+from appliance.validation import field_errors
 
 
 class Shift(Enum):
@@ -58,7 +59,7 @@ def test_secrets_are_stored_but_never_shown() -> None:
 def test_errors_are_translated_per_field() -> None:
     with pytest.raises(ValidationError) as caught:
         Everything.model_validate({"threshold": 3, "cooldown": "abc", "label": "dog", "start": "25:00"})
-    errors = field_errors(caught.value, "en")
+    errors = field_errors(caught.value.errors(), "en")
     assert errors["threshold"] == "Must be at most 1.0."
     assert errors["cooldown"] == "Must be a whole number."
     assert errors["label"] == "Must be one of: 'person', 'motorcycle' or 'car'."
