@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, expect
 
-from tests.harness.appliance import RunningAppliance, start_appliance
+from tests.harness.appliance import PASSWORD, RunningAppliance, start_appliance
+from tests.web.test_browser import log_in, visit
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "wardcam-hello"
 
@@ -88,3 +90,31 @@ def test_the_installed_addon_reacts_to_events_and_serves_its_api(served: Running
     assert admin.get("/api/addon/hello/events").status_code == 404
     with served.client() as anonymous:
         assert anonymous.get("/api/addon/hello/events").status_code == 401
+
+
+@pytest.mark.browser
+async def test_staff_enable_the_installed_addon_in_chromium(
+    served: RunningAppliance, chromium_browser: Browser, artifacts: Path
+) -> None:
+    context = await chromium_browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    page = await context.new_page()
+    await visit(page, served, "/login")
+    await log_in(page, served, "admin", PASSWORD)
+    await expect(page.locator(".q-page-container").get_by_text("Tổng quan", exact=True)).to_be_visible()
+
+    await visit(page, served, "/addons")
+    card = page.locator("[data-addon=hello]")
+    await expect(card.get_by_text("Đã tắt")).to_be_visible()
+    await card.get_by_role("switch").click()
+    await expect(card.get_by_text("Đang chạy")).to_be_visible()
+    await page.screenshot(path=artifacts / "addons.png")
+
+    await visit(page, served, "/")  # the navigation now lists the add-on's page
+    await page.locator(".q-drawer").get_by_text("Hello", exact=True).click()
+    await expect(page.get_by_text("Xin chào")).to_be_visible()
+    await page.screenshot(path=artifacts / "addon-page.png")
+
+    await visit(page, served, "/audit")
+    await expect(page.get_by_text("Bật tiện ích").first).to_be_visible()
+    await page.screenshot(path=artifacts / "audit.png")
+    await context.close()
