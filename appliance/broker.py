@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from appliance.net import free_port
+from appliance.process import kill, terminate
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,8 @@ class MosquittoBroker:
                 self._proc = None
                 raise self._failure(f"mosquitto exited with code {proc.returncode} before it listened")
             if time.monotonic() > deadline:
-                await self._kill()
+                await kill(proc)
+                self._proc = None
                 raise self._failure(
                     f"mosquitto did not listen on {self.host}:{self.port} within {self.ready_timeout:.0f} s"
                 )
@@ -231,28 +233,10 @@ class MosquittoBroker:
         proc = self._proc
         if proc is None:
             return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                log.warning("mosquitto pid %d ignored SIGTERM; killing it", proc.pid)
-                await self._kill()
-        log.info("mosquitto stopped (pid %d, code %s)", proc.pid, proc.returncode)
+        code = await terminate(proc, STOP_TIMEOUT, "mosquitto")
+        log.info("mosquitto stopped (pid %d, code %s)", proc.pid, code)
         self._proc = None
         self._close_log()
-
-    async def _kill(self) -> None:
-        """Kill the broker at once and reap it."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        await proc.wait()
-        self._proc = None
 
     def _failure(self, reason: str) -> BrokerUnavailable:
         """Build the exception for a failed start, with the broker's last output."""

@@ -17,6 +17,8 @@ from types import TracebackType
 from typing import IO, Literal, Self
 from urllib.parse import quote
 
+from appliance.process import kill, terminate
+
 log = logging.getLogger(__name__)
 
 RTSP_SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
@@ -232,18 +234,9 @@ class SyntheticCameras(_CamerasBase):
         proc = self._proc
         if proc is None:
             return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                log.warning("rtsp_server pid %d ignored SIGTERM; killing it", proc.pid)
-                await self._kill()
-        log.info("synthetic cameras stopped (pid %d, code %s)", proc.pid, proc.returncode)
-        if proc.stdin is not None:
-            proc.stdin.close()
-        self._proc = None
+        code = await terminate(proc, STOP_TIMEOUT, "rtsp_server")
+        log.info("synthetic cameras stopped (pid %d, code %s)", proc.pid, code)
+        self._forget(proc)
         self._port = None
         self._close_stderr()
 
@@ -251,14 +244,14 @@ class SyntheticCameras(_CamerasBase):
         """Kill the server at once and reap it; return its exit code."""
         proc = self._proc
         assert proc is not None
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        code = await proc.wait()
+        code = await kill(proc)
+        self._forget(proc)
+        return code
+
+    def _forget(self, proc: asyncio.subprocess.Process) -> None:
         if proc.stdin is not None:
             proc.stdin.close()
         self._proc = None
-        return code
 
     async def __aenter__(self) -> Self:
         await self.start()
