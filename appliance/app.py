@@ -13,6 +13,7 @@ from appliance.audit import AuditLog
 from appliance.auth.accounts import Accounts
 from appliance.auth.sessions import purge_expired
 from appliance.bus import EventBus
+from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
 from appliance.settings import Settings
 
@@ -28,6 +29,7 @@ class Appliance:
         self.audit = AuditLog(settings.data_dir / "secrets" / "audit-head.json")
         self.accounts = Accounts(self.audit)
         self.addons = AddonManager(settings, self.bus, self.audit)
+        self.cameras = Cameras(self.audit, self.bus)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()

@@ -10,11 +10,16 @@ class WardCamError(Exception):
 
     key = "error.internal"
     status = 400
+    field = ""  # the input field the error is about, if one: forms show the message beside it
 
     def __init__(self, key: str | None = None, **params: Any) -> None:
         self.key = key or self.key
         self.params = params
         super().__init__(f"{self.key} {params}" if params else self.key)
+
+    def field_messages(self, message: str, lang: str | None = None) -> dict[str, str]:
+        """Return the message under the field it is about (empty when it is about no one field)."""
+        return {self.field: message} if self.field else {}
 
 
 class WeakPassword(WardCamError):

@@ -52,14 +52,23 @@ class AddonStatus(StrEnum):
 
 
 class OptionsInvalid(WardCamError):
-    """Some options did not validate; `fields` maps each to its translated message."""
+    """Some options did not validate; each field gets its own translated message."""
 
     key = "error.invalid_request"
     status = 422
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, errors: ValidationError) -> None:
         super().__init__()
-        self.fields = fields
+        self.errors = errors.errors()
+
+    def field_messages(self, message: str, lang: str | None = None) -> dict[str, str]:
+        """Return one translated message per field that did not validate."""
+        return field_errors(self.errors, lang)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Return the messages per field in the current language."""
+        return field_errors(self.errors)
 
 
 class DependencyMissing(WardCamError):
@@ -221,7 +230,7 @@ class AddonManager:
         try:
             new = addon.manifest.options.model_validate(merged)
         except ValidationError as exc:
-            raise OptionsInvalid(field_errors(exc.errors())) from exc
+            raise OptionsInvalid(exc) from exc
         changed = sorted(k for k, v in addon_options.dump(new).items() if addon_options.dump(current).get(k) != v)
         await AddonState.update_or_create(name=name, defaults={"options": addon_options.dump(new)})
         await self.audit.record("addon.configured", who=by, object_type="addon", object_id=name, ip=ip,
@@ -346,7 +355,7 @@ class AddonManager:
             return addon.manifest.options.model_validate(stored or {})
         except ValidationError as exc:
             if not fallback:
-                raise OptionsInvalid(field_errors(exc.errors())) from exc
+                raise OptionsInvalid(exc) from exc
             log.warning("add-on %s: stored options are invalid (%s); using defaults", addon.name, exc)
             return addon.manifest.options()
 

@@ -25,7 +25,8 @@ OPEN_ROUTES = {"/healthz", "/login", "/auth/complete", "/api/auth/login"}
 ALL = {Role.ADMIN, Role.OPERATOR, Role.POLICE, Role.VIEWER}
 ADMIN = {Role.ADMIN}
 # Who should reach each route, written out from the role list rather than derived from the code.
-EXPECTED: dict[str, set[Role]] = {
+# A path whose methods differ is keyed by (method, path).
+EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/": ALL,
     "/account": ALL,
     "/cameras": ADMIN,
@@ -51,6 +52,16 @@ EXPECTED: dict[str, set[Role]] = {
     "/api/addons/{name}/options": ADMIN,
     "/addon/{name}/{subpath:path}": ALL,
     "/api/openapi.json": ADMIN,  # each add-on page then checks its own permission
+    ("GET", "/api/sites"): ALL,  # live view needs the sites and cameras; police see only theirs
+    ("POST", "/api/sites"): ADMIN,
+    ("GET", "/api/sites/{site_id}"): ALL,
+    ("PATCH", "/api/sites/{site_id}"): ADMIN,
+    ("DELETE", "/api/sites/{site_id}"): ADMIN,
+    ("GET", "/api/cameras"): ALL,
+    ("POST", "/api/cameras"): ADMIN,
+    ("GET", "/api/cameras/{camera_id}"): ALL,
+    ("PATCH", "/api/cameras/{camera_id}"): ADMIN,
+    ("DELETE", "/api/cameras/{camera_id}"): ADMIN,
 }
 
 
@@ -131,10 +142,11 @@ def test_every_route_refuses_anonymous_access_and_each_role_reaches_exactly_its_
 
             if access in (OPEN, ONBOARDING):
                 continue
-            assert path in EXPECTED, f"add {path} to EXPECTED with the roles that should reach it"
+            expected = EXPECTED.get((method, path), EXPECTED.get(path))
+            assert expected is not None, f"add {path} to EXPECTED with the roles that should reach it"
             for role, client in clients.items():
                 response = call(client, method, path)
-                if role in EXPECTED[path]:
+                if role in expected:
                     assert response.status_code not in (401, 403), (role, method, path, response.status_code)
                 else:
                     assert response.status_code == 403, (role, method, path, response.status_code)

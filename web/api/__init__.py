@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import addons, audit, auth, health, metrics, schema, users
+from web.api import addons, audit, auth, cameras, health, metrics, schema, sites, users
 
 # Every router of the API; web.app.mount() includes them all. Add a new router here.
 ROUTERS: list[APIRouter] = [
@@ -15,4 +15,6 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     addons.router,
     schema.router,
+    sites.router,
+    cameras.router,
 ]

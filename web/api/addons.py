@@ -6,16 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from starlette.responses import JSONResponse
 
-from appliance.addons.manager import Addon, OptionsInvalid
+from appliance.addons.manager import Addon
 from appliance.addons.options import redacted
 from appliance.auth.principal import Principal
 from appliance.auth.roles import Permission
-from appliance.i18n import t
 from web import context
 from web.access import declare, require
-from web.api.errors import error_body, request_language
 
 router = APIRouter(prefix="/api/addons", tags=["addons"])
 
@@ -69,17 +66,13 @@ async def disable(name: str, request: Request, who: Principal = require(Permissi
     return AddonOut.of(addon)
 
 
-@router.put("/{name}/options", response_model=None)
+@router.put("/{name}/options")
 async def set_options(
     name: str, body: dict[str, Any], request: Request, who: Principal = require(Permission.MANAGE_ADDONS)
-) -> AddonOut | JSONResponse:
+) -> AddonOut:
     """Validate and store an add-on's options; errors come back per field."""
     manager = context.appliance().addons
-    try:
-        await manager.configure(name, body, who, context.client_ip(request))
-    except OptionsInvalid as exc:
-        lang = request_language(request)
-        return JSONResponse(error_body(exc.key, t(exc.key, lang), exc.fields), status_code=422)
+    await manager.configure(name, body, who, context.client_ip(request))
     return AddonOut.of(manager.get(name))
 
 

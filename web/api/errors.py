@@ -42,7 +42,9 @@ def error_response(request: Request, exc: WardCamError) -> JSONResponse:
     """Turn a WardCamError into a translated JSON answer."""
     lang = request_language(request)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(error_body(exc.key, t(exc.key, lang, **exc.params)), status_code=exc.status, headers=headers)
+    message = t(exc.key, lang, **exc.params)
+    fields = exc.field_messages(message, lang)
+    return JSONResponse(error_body(exc.key, message, fields), status_code=exc.status, headers=headers)
 
 
 async def _wardcam_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,114 @@
+"""/api/cameras: everyone who watches live reads the list; admins see the configuration and change it.
+
+No answer ever holds a camera's password (only `has_password`) or credentials inside a URL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from appliance import cameras
+from appliance.auth.principal import Principal
+from appliance.auth.roles import Permission
+from appliance.cameras import CameraInput, CameraPatch, without_credentials
+from appliance.db.models.cameras import AudioPolicy, Camera
+from web import context
+from web.access import declare, require
+from web.api.sites import service
+
+router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+
+
+class CameraOut(BaseModel):
+    """What a user who may watch live sees of a camera."""
+
+    id: int
+    name: str
+    site_id: int | None
+    site_name: str | None
+    enabled: bool
+
+    @classmethod
+    def of(cls, camera: Camera) -> CameraOut:
+        site = camera.site
+        return cls(
+            id=camera.id,
+            name=camera.name,
+            site_id=site.id if site else None,
+            site_name=site.name if site else None,
+            enabled=camera.enabled,
+        )
+
+
+class CameraDetailOut(CameraOut):
+    """A camera's whole configuration, for those who manage cameras: never its password."""
+
+    main_url: str
+    sub_url: str
+    username: str
+    has_password: bool
+    retention_days: int
+    audio_policy: AudioPolicy
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, camera: Camera) -> CameraDetailOut:
+        return cls(
+            **CameraOut.of(camera).model_dump(),
+            main_url=without_credentials(camera.main_url),
+            sub_url=without_credentials(camera.sub_url),
+            username=camera.username,
+            has_password=bool(camera.password),
+            retention_days=camera.retention_days,
+            audio_policy=camera.audio_policy,
+            created_at=camera.created_at,
+            updated_at=camera.updated_at,
+        )
+
+
+def shown(who: Principal, camera: Camera) -> CameraDetailOut | CameraOut:
+    """Return the configuration to those who manage cameras, and the name, site and state to others."""
+    return CameraDetailOut.of(camera) if who.can(Permission.MANAGE_CAMERAS) else CameraOut.of(camera)
+
+
+@router.get("")
+async def list_cameras(who: Principal = require(Permission.VIEW_LIVE)) -> list[CameraDetailOut | CameraOut]:
+    """List the cameras the caller may see (police: those of the sites granted to them)."""
+    return [shown(who, c) for c in await cameras.cameras_for(who)]
+
+
+@router.post("", status_code=201)
+async def create_camera(
+    body: CameraInput, request: Request, who: Principal = require(Permission.MANAGE_CAMERAS)
+) -> CameraDetailOut:
+    """Create a camera; its password is stored and never shown again."""
+    return CameraDetailOut.of(await service().create_camera(body, who=who, ip=context.client_ip(request)))
+
+
+@router.get("/{camera_id}")
+async def get_camera(camera_id: int, who: Principal = require(Permission.VIEW_LIVE)) -> CameraDetailOut | CameraOut:
+    """Return one camera."""
+    return shown(who, await cameras.camera_for(who, camera_id))
+
+
+@router.patch("/{camera_id}")
+async def update_camera(
+    camera_id: int, body: CameraPatch, request: Request, who: Principal = require(Permission.MANAGE_CAMERAS)
+) -> CameraDetailOut:
+    """Change the fields given; without a password the current one stays."""
+    return CameraDetailOut.of(await service().update_camera(camera_id, body, who=who, ip=context.client_ip(request)))
+
+
+@router.delete("/{camera_id}", status_code=204)
+async def delete_camera(camera_id: int, request: Request, who: Principal = require(Permission.MANAGE_CAMERAS)) -> None:
+    """Delete a camera."""
+    await service().delete_camera(camera_id, who=who, ip=context.client_ip(request))
+
+
+# Declared for readers; writes also need MANAGE_CAMERAS, which require() checks per endpoint (403).
+declare("/api/cameras", Permission.VIEW_LIVE)
+declare("/api/cameras/{camera_id}", Permission.VIEW_LIVE)
