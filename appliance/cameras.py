@@ -26,6 +26,7 @@ from appliance.auth.principal import Principal
 from appliance.auth.roles import SITE_RESTRICTED
 from appliance.bus import CameraChanged, EventBus
 from appliance.db.models.cameras import AudioPolicy, Camera, Site
+from appliance.db.models.recordings import EvidenceLock
 from appliance.errors import NotFound, WardCamError
 from appliance.i18n import t
 
@@ -69,6 +70,13 @@ class UnknownSite(FieldError):
 
 
 StreamUrlProblem = Literal["invalid", "scheme", "host", "credentials"]
+
+
+class CameraHasEvidence(WardCamError):
+    """Footage of the camera is locked as evidence, so the camera cannot be deleted (it can be disabled)."""
+
+    key = "cameras.error.has_evidence"
+    status = 409
 
 
 class InvalidStreamUrl(WardCamError):
@@ -395,6 +403,8 @@ class Cameras:
         camera = await Camera.get_or_none(id=camera_id)
         if camera is None:
             raise NotFound()
+        if await EvidenceLock.exists(camera_id=camera_id):
+            raise CameraHasEvidence(name=camera.name)
         await camera.delete()
         await self.audit.record("camera.deleted", who=who, object_type="camera", object_id=camera_id, ip=ip,
                                 detail={"name": camera.name})  # fmt: skip

@@ -336,3 +336,18 @@ async def test_ffmpeg_opens_a_password_protected_camera_with_tricky_credentials(
     out, err = await asyncio.wait_for(probe.communicate(), 20)
     assert probe.returncode == 0, err.decode(errors="replace")
     assert [s["codec_name"] for s in json.loads(out)["streams"]] == ["h264"]
+
+
+async def test_a_camera_with_footage_locked_as_evidence_cannot_be_deleted(db: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from appliance.cameras import CameraHasEvidence
+    from appliance.db.models.recordings import EvidenceLock
+
+    service = Cameras(AuditLog(db / "audit-head.json"), EventBus())
+    camera = await service.create_camera(CameraInput(name="Hẻm 9", main_url="rtsp://127.0.0.1/cam1"), who=ADMIN)
+    now = datetime.now(UTC)
+    await EvidenceLock.create(camera_id=camera.id, start=now - timedelta(hours=1), end=now, reason="vụ việc 12/2026")
+    with pytest.raises(CameraHasEvidence):
+        await service.delete_camera(camera.id, who=ADMIN)
+    assert await Camera.exists(id=camera.id)

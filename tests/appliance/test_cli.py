@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from appliance import __version__
-from tests.harness.appliance import PASSWORD, child_env, cli
+from tests.harness.appliance import PASSWORD, child_env, cli, shipped_migrations
 
 # DATABASE_URL empty: SQLite in the data directory, even if the caller's shell points at PostgreSQL.
 SQLITE = {"DATABASE_URL": ""}
-MIGRATION = "0_20261128110000_init.py"
+MIGRATIONS = shipped_migrations()
 
 
 def wardcam(
@@ -178,7 +178,8 @@ def test_migrating_twice_changes_nothing_the_second_time(tmp_path: Path) -> None
 
     first = wardcam(data_dir, "migrate")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert f"migration applied: {MIGRATION}" in first.stdout
+    for migration in MIGRATIONS:
+        assert f"migration applied: {migration}" in first.stdout
     assert first.stdout.splitlines()[-1] == "Cơ sở dữ liệu đã được cập nhật."  # cli.migrated
     schema = query(data_dir, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
     assert add_user(data_dir, "lan").returncode == 0
@@ -187,7 +188,7 @@ def test_migrating_twice_changes_nothing_the_second_time(tmp_path: Path) -> None
     assert second.returncode == 0, second.stdout + second.stderr
     assert "migration applied" not in second.stdout
     assert second.stdout.splitlines()[-1] == "Cơ sở dữ liệu đã được cập nhật."
-    assert query(data_dir, "SELECT version FROM aerich") == [(MIGRATION,)]
+    assert query(data_dir, "SELECT version FROM aerich ORDER BY id") == [(m,) for m in MIGRATIONS]
     assert query(data_dir, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == schema
     assert usernames(data_dir) == ["lan"]
 

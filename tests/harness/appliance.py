@@ -17,6 +17,14 @@ from appliance.net import free_port
 PASSWORD = "mat-khau-du-dai-1"
 
 
+def shipped_migrations() -> list[str]:
+    """Return the file names of every migration the project ships, oldest first."""
+    from appliance.db.connection import MIGRATIONS_DIR
+
+    files = (MIGRATIONS_DIR / "models").glob("[0-9]*_*.py")
+    return sorted((p.name for p in files), key=lambda name: int(name.split("_", 1)[0]))
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Return the environment for a child appliance: ours, without pytest's markers (NiceGUI reads them)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}

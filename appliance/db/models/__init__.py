@@ -3,6 +3,7 @@
 from appliance.db.models.addons import AddonState
 from appliance.db.models.audit import AuditEntry
 from appliance.db.models.cameras import AudioPolicy, Camera, Site
+from appliance.db.models.recordings import EvidenceLock, Segment
 from appliance.db.models.settings import Setting
 from appliance.db.models.users import ApiToken, Role, Session, User
 
@@ -12,7 +13,9 @@ __all__ = [
     "AudioPolicy",
     "AuditEntry",
     "Camera",
+    "EvidenceLock",
     "Role",
+    "Segment",
     "Session",
     "Setting",
     "Site",

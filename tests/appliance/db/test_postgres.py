@@ -20,13 +20,15 @@ import pytest
 
 from appliance.settings import Settings
 from appliance.system import read_status
-from tests.harness.appliance import PASSWORD, cli, start_appliance
+from tests.harness.appliance import PASSWORD, cli, shipped_migrations, start_appliance
 
 pytestmark = pytest.mark.postgres
 
-MIGRATION = "0_20261128110000_init.py"
+MIGRATIONS = shipped_migrations()
 TABLES = {
     "aerich",
+    "segment",
+    "evidence_lock",
     "user",
     "session",
     "api_token",
@@ -103,7 +105,8 @@ def test_migrate_creates_the_schema_once_and_then_has_nothing_to_do(tmp_path: Pa
 
     first = cli(data_dir, "migrate", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert f"migration applied: {MIGRATION}" in first.stdout
+    for migration in MIGRATIONS:
+        assert f"migration applied: {migration}" in first.stdout
     assert "Cơ sở dữ liệu đã được cập nhật." in first.stdout
     assert TABLES - tables(database_url) == set(), "tables missing after migrate"
 
@@ -112,9 +115,8 @@ def test_migrate_creates_the_schema_once_and_then_has_nothing_to_do(tmp_path: Pa
     assert "migration applied" not in second.stdout
     assert "Cơ sở dữ liệu đã được cập nhật." in second.stdout
 
-    assert [(r["version"], r["app"]) for r in fetch(database_url, "SELECT version, app FROM aerich")] == [
-        (MIGRATION, "models")
-    ]
+    applied = fetch(database_url, "SELECT version, app FROM aerich ORDER BY id")
+    assert [(r["version"], r["app"]) for r in applied] == [(m, "models") for m in MIGRATIONS]
     assert not (data_dir / "wardcam.db").exists(), "DATABASE_URL was ignored: a SQLite file was created"
 
 
