@@ -15,6 +15,7 @@ from appliance.auth.sessions import purge_expired
 from appliance.bus import EventBus
 from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
+from appliance.recorder.manager import Recorder
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Appliance:
         self.accounts = Accounts(self.audit)
         self.addons = AddonManager(settings, self.bus, self.audit)
         self.cameras = Cameras(self.audit, self.bus)
+        self.recorder = Recorder(settings.data_dir / "recordings", self.bus)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()
@@ -46,6 +48,8 @@ class Appliance:
                 from appliance.demo.setup import start_demo  # demo-only dependencies
 
                 self.demo_camera_urls = await start_demo(stack, s)
+            await self.recorder.start()
+            stack.push_async_callback(self.recorder.stop)
             await self.addons.start()
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))

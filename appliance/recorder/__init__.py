@@ -1,0 +1,1 @@
+"""Recording: ffmpeg per camera, segment indexing and retention."""

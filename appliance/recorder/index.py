@@ -1,0 +1,52 @@
+"""Put closed segments in the database with their real start and playable duration, read from the file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from appliance.bus import EventBus, SegmentClosed
+from appliance.db.models.recordings import Segment
+from appliance.recorder.mp4 import SegmentInfo, UnreadableSegment, read_segment
+
+log = logging.getLogger(__name__)
+
+VIDEO_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc"}
+
+
+def timing(info: SegmentInfo, mtime: float) -> tuple[datetime, datetime]:
+    """Return a segment's wall-clock start and end: it ends when its last fragment was written."""
+    end = datetime.fromtimestamp(mtime, UTC)
+    return end - timedelta(seconds=info.duration_s), end
+
+
+async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: EventBus,
+                        recovered: bool = False) -> Segment | None:  # fmt: skip
+    """Read a closed segment and store it; skip (with a warning) a file that holds no playable video."""
+    try:
+        info, mtime = await asyncio.to_thread(_read, path)
+    except (UnreadableSegment, OSError) as exc:
+        log.warning("camera %d: segment %s skipped: %s", camera_id, path.name, exc)
+        return None
+    if info.duration_s <= 0:
+        log.warning("camera %d: segment %s skipped: no complete video fragment", camera_id, path.name)
+        return None
+    start, end = timing(info, mtime)
+    segment, _ = await Segment.update_or_create(
+        path=str(path.relative_to(recordings_dir)),
+        defaults={
+            "camera_id": camera_id, "start": start, "end": end, "duration_s": round(info.duration_s, 3),
+            "size": info.size, "video_codec": VIDEO_CODECS.get(info.video_codec, info.video_codec),
+            "audio_codec": info.audio_codec or "", "width": info.width or 0, "height": info.height or 0,
+            "keyframes": [round(k, 3) for k in info.keyframes_s], "recovered": recovered,
+        },
+    )  # fmt: skip
+    bus.publish(SegmentClosed(camera_id=camera_id, path=segment.path, start=start, duration_s=segment.duration_s,
+                              size=segment.size))  # fmt: skip
+    return segment
+
+
+def _read(path: Path) -> tuple[SegmentInfo, float]:
+    return read_segment(path), path.stat().st_mtime

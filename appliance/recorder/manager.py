@@ -1,0 +1,105 @@
+"""The recorder: one CameraRecorder per enabled camera, following camera changes at runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from appliance.bus import CameraChanged, CameraOffline, CameraOnline, EventBus
+from appliance.cameras import stream_url_with_credentials
+from appliance.db.models.cameras import Camera
+from appliance.recorder.argv import RecordingPlan
+from appliance.recorder.index import index_segment
+from appliance.recorder.recovery import recover
+from appliance.recorder.supervisor import STALL_S, CameraRecorder, CameraStatus, RecorderState
+
+log = logging.getLogger(__name__)
+
+
+def _nothing() -> None:
+    """Do nothing (the unsubscribe of a recorder that never started)."""
+
+
+OFFLINE_AFTER_S = 120.0
+
+
+class Recorder:
+    """Record every enabled camera; start, restart and stop recorders as cameras change."""
+
+    def __init__(self, recordings_dir: Path, bus: EventBus, offline_after_s: float = OFFLINE_AFTER_S,
+                 segment_seconds: int = 10, stall_s: float = STALL_S) -> None:  # fmt: skip
+        self.dir = recordings_dir
+        self.bus = bus
+        self.offline_after_s = offline_after_s
+        self.segment_seconds = segment_seconds
+        self.stall_s = stall_s
+        self.recorders: dict[int, CameraRecorder] = {}
+        self._offline: set[int] = set()
+        self._watch: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] = _nothing
+
+    async def start(self) -> None:
+        """Recover what a crash left, then start recording every enabled camera."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        await recover(self.dir, self.bus)
+        for camera in await Camera.filter(enabled=True):
+            self._start(camera)
+        self._unsubscribe = self.bus.subscribe(CameraChanged, self._camera_changed)
+        self._watch = asyncio.get_running_loop().create_task(self._watch_offline())
+
+    async def stop(self) -> None:
+        """Stop every recorder; each finalizes its open segment."""
+        self._unsubscribe()
+        if self._watch is not None:
+            self._watch.cancel()
+        await asyncio.gather(*(r.stop() for r in self.recorders.values()))
+        self.recorders.clear()
+
+    def status(self, camera_id: int) -> CameraStatus | None:
+        """Return one camera's recording status, if it is being recorded."""
+        recorder = self.recorders.get(camera_id)
+        return recorder.status if recorder else None
+
+    def _start(self, camera: Camera) -> None:
+        plan = RecordingPlan(url=stream_url_with_credentials(camera), camera_id=camera.id, output_dir=self.dir,
+                             audio_policy=camera.audio_policy, segment_seconds=self.segment_seconds)  # fmt: skip
+        recorder = CameraRecorder(plan, self._segment_closed, self._status_changed, stall_s=self.stall_s)
+        self.recorders[camera.id] = recorder
+        recorder.start()
+        log.info("recording camera %s (%d)", camera.name, camera.id)
+
+    async def _camera_changed(self, event: CameraChanged) -> None:
+        """Apply a camera change within seconds: restart with the new settings, or stop."""
+        old = self.recorders.pop(event.camera_id, None)
+        if old is not None:
+            await old.stop()
+        camera = await Camera.get_or_none(id=event.camera_id)
+        if camera is not None and camera.enabled and event.change != "deleted":
+            self._start(camera)
+        else:
+            self._offline.discard(event.camera_id)
+
+    async def _segment_closed(self, camera_id: int, path: Path) -> None:
+        await index_segment(camera_id, path, self.dir, self.bus)
+
+    def _status_changed(self, status: CameraStatus) -> None:
+        if status.state == RecorderState.RECORDING and status.camera_id in self._offline:
+            self._offline.discard(status.camera_id)
+            self.bus.publish(CameraOnline(camera_id=status.camera_id))
+
+    async def _watch_offline(self) -> None:
+        """Announce a camera offline once it has not recorded for offline_after_s."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = datetime.now(UTC)
+            for camera_id, recorder in list(self.recorders.items()):
+                since = recorder.status.failing_since
+                if since is None or camera_id in self._offline:
+                    continue
+                if (now - since).total_seconds() >= self.offline_after_s:
+                    self._offline.add(camera_id)
+                    self.bus.publish(CameraOffline(camera_id=camera_id, since=since))
+                    log.warning("camera %d offline since %s", camera_id, since.isoformat(timespec="seconds"))

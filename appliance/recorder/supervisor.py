@@ -1,0 +1,247 @@
+"""One supervised recording ffmpeg per camera: restarted on any exit, watched for stalls, indexed as it goes.
+
+ffmpeg exits with code 0 when a camera drops, and never exits when a camera hangs unless told to
+give up; so the supervisor restarts on every exit, with backoff, and kills a run whose progress
+stops advancing for `stall_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from appliance.process import kill
+from appliance.recorder.argv import RecordingPlan, parse_segment_line, recording_argv, redact, segment_dir, segment_path
+from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure
+from appliance.recorder.probe import ProbeFailed, StreamInfo, probe
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START_S = 1.0
+BACKOFF_CAP_S = 30.0
+HEALTHY_RUN_S = 60.0  # a run this long resets the backoff
+STALL_S = 15.0
+FIRST_PROGRESS_S = 20.0  # ffmpeg reports progress only once its output header is written
+STOP_GRACE_S = 5.0
+
+
+class RecorderState(StrEnum):
+    """Where a camera's recording stands."""
+
+    CONNECTING = "connecting"
+    RECORDING = "recording"
+    RECONNECTING = "reconnecting"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+
+@dataclass
+class CameraStatus:
+    """What the panel and the API show about one camera's recording."""
+
+    camera_id: int
+    state: RecorderState = RecorderState.CONNECTING
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))
+    failing_since: datetime | None = None  # when it last stopped recording; None while it records
+    error: FailureKind | None = None
+    fps: float = 0.0
+    bitrate_kbps: float = 0.0
+    bytes_written: int = 0
+    last_segment_at: datetime | None = None
+    restarts: int = 0
+
+
+SegmentHandler = Callable[[int, Path], Awaitable[None]]
+StatusHandler = Callable[[CameraStatus], None]
+
+
+@dataclass
+class Backoff:
+    """1, 2, 4 ... 30 s between restarts; back to 1 s after a healthy run."""
+
+    delay_s: float = BACKOFF_START_S
+
+    def next(self, ran_s: float) -> float:
+        """Return how long to wait before the next start, given how long the last run lasted."""
+        if ran_s >= HEALTHY_RUN_S:
+            self.delay_s = BACKOFF_START_S
+        delay = self.delay_s
+        self.delay_s = min(self.delay_s * 2, BACKOFF_CAP_S)
+        return delay
+
+
+class CameraRecorder:
+    """Keep one camera recording until stopped."""
+
+    def __init__(self, plan: RecordingPlan, on_segment: SegmentHandler, on_status: StatusHandler,
+                 stall_s: float = STALL_S) -> None:  # fmt: skip
+        self.plan = plan
+        self.on_segment = on_segment
+        self.on_status = on_status
+        self.stall_s = stall_s
+        self.status = CameraStatus(plan.camera_id)
+        self.backoff = Backoff()
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._drop_audio = False
+
+    def start(self) -> None:
+        """Start supervising in the background."""
+        self._task = asyncio.get_running_loop().create_task(self._supervise(), name=f"recorder-{self.plan.camera_id}")
+
+    async def stop(self) -> None:
+        """Stop recording: SIGINT finalizes the open segment; SIGKILL if ffmpeg does not exit in time."""
+        self._stopping.set()
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
+            except TimeoutError:
+                await kill(proc)
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, STOP_GRACE_S)
+            except TimeoutError:
+                self._task.cancel()
+        self._set(RecorderState.STOPPED)
+
+    async def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            await self._run_once()
+            if self._stopping.is_set():
+                return
+            self.status.restarts += 1
+            delay = self.backoff.next(time.monotonic() - started)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _run_once(self) -> None:
+        """Probe the camera, run ffmpeg until it exits or stalls, and record why it stopped."""
+        try:
+            info = await probe(self.plan.url)
+        except ProbeFailed as exc:
+            self._failed(exc.kind, exc.detail)
+            return
+        plan = self._plan_for(info)
+        for day in (date.today(), date.today() + timedelta(days=1)):  # ffmpeg does not create folders
+            segment_dir(plan, day).mkdir(parents=True, exist_ok=True)
+        argv = recording_argv(plan)
+        started = time.monotonic()
+        self._proc = proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        stderr_tail: deque[str] = deque(maxlen=40)
+        last_progress = [time.monotonic() + FIRST_PROGRESS_S - self.stall_s]
+        readers = [
+            asyncio.create_task(self._read_stdout(proc, plan, last_progress)),
+            asyncio.create_task(self._read_stderr(proc, stderr_tail)),
+        ]
+        watchdog = asyncio.create_task(self._watch(proc, last_progress))
+        code = await proc.wait()
+        watchdog.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        self._proc = None
+        tail = redact("\n".join(stderr_tail))
+        if self._stopping.is_set():
+            return
+        if audio_blocked(tail):
+            log.warning("camera %d: audio holds the recording up; recording without audio", plan.camera_id)
+            self._drop_audio = True
+        kind = classify_failure(tail, waited_s=time.monotonic() - started, timeout_s=plan.rtsp_timeout_s)
+        log.warning("camera %d: ffmpeg exited (code %s, %s) after %.0f s", plan.camera_id, code, kind,
+                    time.monotonic() - started)  # fmt: skip
+        self._failed(kind if code != 0 or kind != "unknown" else "timeout", tail[-300:])
+
+    def _plan_for(self, info: StreamInfo) -> RecordingPlan:
+        video = info.video_codec if info.video_codec in ("h264", "hevc") else None
+        audio = None if self._drop_audio else info.audio_codec
+        plan = replace(self.plan, video_codec=video, audio_codec=audio)  # type: ignore[arg-type]
+        if self._drop_audio:
+            from appliance.db.models.cameras import AudioPolicy
+
+            plan = replace(plan, audio_policy=AudioPolicy.DROP)
+        return plan
+
+    async def _read_stdout(self, proc: asyncio.subprocess.Process, plan: RecordingPlan,
+                           last_progress: list[float]) -> None:  # fmt: skip
+        """Follow ffmpeg's progress blocks and segment list, both on stdout."""
+        assert proc.stdout is not None
+        out_time = -1
+        block: dict[str, str] = {}
+        async for raw in proc.stdout:
+            line = raw.decode(errors="replace").strip()
+            closed = parse_segment_line(line)
+            if closed is not None:
+                path = segment_path(plan, closed.name, datetime.now())
+                self.status.last_segment_at = datetime.now(UTC)
+                try:
+                    await self.on_segment(plan.camera_id, path)
+                except Exception:
+                    log.exception("camera %d: indexing %s failed", plan.camera_id, path.name)
+                continue
+            key, _, value = line.partition("=")
+            block[key] = value
+            if key != "progress":
+                continue
+            current = int(block.get("out_time_us", "0") or 0) if block.get("out_time_us", "N/A") != "N/A" else 0
+            if current > out_time:
+                out_time = current
+                last_progress[0] = time.monotonic()
+                self._recording(block)
+            block = {}
+
+    async def _read_stderr(self, proc: asyncio.subprocess.Process, tail: deque[str]) -> None:
+        assert proc.stderr is not None
+        async for raw in proc.stderr:
+            tail.append(raw.decode(errors="replace").rstrip())
+
+    async def _watch(self, proc: asyncio.subprocess.Process, last_progress: list[float]) -> None:
+        """Kill a run whose output time stops advancing (a hung camera)."""
+        while proc.returncode is None:
+            await asyncio.sleep(1.0)
+            if time.monotonic() - last_progress[0] > self.stall_s and proc.returncode is None:
+                log.warning("camera %d: no new video for %.0f s; restarting", self.plan.camera_id, self.stall_s)
+                await kill(proc)
+                return
+
+    def _recording(self, block: dict[str, str]) -> None:
+        s = self.status
+        with contextlib.suppress(ValueError):
+            s.fps = float(block.get("fps", "0") or 0)
+        with contextlib.suppress(ValueError):
+            s.bytes_written = int(block.get("total_size", "0") or 0)
+        bitrate = block.get("bitrate", "").removesuffix("kbits/s").strip()
+        with contextlib.suppress(ValueError):
+            s.bitrate_kbps = float(bitrate)
+        if s.state != RecorderState.RECORDING:
+            self.backoff = Backoff() if s.failing_since is None else self.backoff
+            s.error, s.failing_since = None, None
+            self._set(RecorderState.RECORDING)
+
+    def _failed(self, kind: FailureKind, detail: str) -> None:
+        s = self.status
+        s.error = kind
+        if s.failing_since is None:
+            s.failing_since = datetime.now(UTC)
+        log.info("camera %d not recording: %s", self.plan.camera_id, kind)
+        log.debug("camera %d: %s", self.plan.camera_id, detail)
+        self._set(RecorderState.ERROR if kind in ("auth", "not_found", "not_video") else RecorderState.RECONNECTING)
+
+    def _set(self, state: RecorderState) -> None:
+        if self.status.state != state:
+            self.status.state = state
+            self.status.since = datetime.now(UTC)
+        self.on_status(self.status)
