@@ -62,6 +62,7 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     ("GET", "/api/cameras/{camera_id}"): ALL,
     ("PATCH", "/api/cameras/{camera_id}"): ADMIN,
     ("DELETE", "/api/cameras/{camera_id}"): ADMIN,
+    "/api/cameras/{camera_id}/status": ALL,
 }
 
 

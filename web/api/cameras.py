@@ -15,8 +15,10 @@ from appliance.auth.principal import Principal
 from appliance.auth.roles import Permission
 from appliance.cameras import CameraInput, CameraPatch, without_credentials
 from appliance.db.models.cameras import AudioPolicy, Camera
+from appliance.i18n import t
 from web import context
 from web.access import declare, require
+from web.api.errors import request_language
 from web.api.sites import service
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -110,5 +112,39 @@ async def delete_camera(camera_id: int, request: Request, who: Principal = requi
 
 
 # Declared for readers; writes also need MANAGE_CAMERAS, which require() checks per endpoint (403).
+class RecordingStatusOut(BaseModel):
+    camera_id: int
+    state: str
+    since: datetime
+    offline_since: datetime | None
+    error: str | None
+    error_message: str | None
+    fps: float
+    bitrate_kbps: float
+    last_segment_at: datetime | None
+    restarts: int
+
+
+@router.get("/{camera_id}/status")
+async def recording_status(
+    camera_id: int, request: Request, who: Principal = require(Permission.VIEW_LIVE)
+) -> RecordingStatusOut:
+    """Say whether a camera records now, and if not, since when and why, in plain words."""
+    camera = await cameras.camera_for(who, camera_id)
+    status = context.appliance().recorder.status(camera.id)
+    if status is None:
+        return RecordingStatusOut(camera_id=camera.id, state="stopped", since=camera.updated_at, offline_since=None,
+                                  error=None, error_message=None, fps=0, bitrate_kbps=0, last_segment_at=None,
+                                  restarts=0)  # fmt: skip
+    lang = request_language(request)
+    return RecordingStatusOut(
+        camera_id=camera.id, state=status.state.value, since=status.since, offline_since=status.failing_since,
+        error=status.error, error_message=t(f"recorder.failure.{status.error}", lang) if status.error else None,
+        fps=status.fps, bitrate_kbps=status.bitrate_kbps, last_segment_at=status.last_segment_at,
+        restarts=status.restarts,
+    )  # fmt: skip
+
+
+declare("/api/cameras/{camera_id}/status", Permission.VIEW_LIVE)
 declare("/api/cameras", Permission.VIEW_LIVE)
 declare("/api/cameras/{camera_id}", Permission.VIEW_LIVE)

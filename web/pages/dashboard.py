@@ -7,6 +7,7 @@ from nicegui import ui
 from appliance.auth.roles import Permission
 from appliance.db.models.cameras import Camera, Site
 from appliance.i18n import t
+from appliance.recorder.supervisor import RecorderState
 from web import context, design
 from web.access import page
 from web.components.stat import stat_card
@@ -38,7 +39,20 @@ async def dashboard() -> None:
                     with ui.card().classes("w-full").props(f"data-camera={camera.id}"):
                         ui.label(camera.name).classes("font-semibold")
                         ui.label(camera.site.name if camera.site else t("dashboard.no_site")).classes(design.MUTED)
-                        ui.badge(
-                            t("camera.status.configured") if camera.enabled else t("camera.status.disabled"),
-                            color="grey-7" if camera.enabled else "grey-5",
-                        )
+                        status_badge(camera)
+
+
+def status_badge(camera: Camera) -> None:
+    """Show whether the camera records now, or since when it is offline."""
+    status = context.appliance().recorder.status(camera.id)
+    if not camera.enabled or status is None:
+        ui.badge(t("camera.status.disabled"), color="grey-5")
+    elif status.state == RecorderState.RECORDING:
+        ui.badge(t("recorder.state.recording"), color="positive")
+    elif status.failing_since is not None:
+        since = status.failing_since.astimezone().strftime("%H:%M")
+        ui.badge(t("recorder.offline_since", time=since), color="negative").tooltip(
+            t(f"recorder.failure.{status.error}") if status.error else ""
+        )
+    else:
+        ui.badge(t(f"recorder.state.{status.state.value}"), color="grey-7")

@@ -107,3 +107,26 @@ async def test_editing_a_camera_takes_effect_at_once(recorder: Recorder, rtsp_se
     await Camera.filter(id=camera.id).delete()
     recorder.bus.publish(CameraChanged(camera_id=camera.id, change="deleted"))
     await until(lambda: recorder.status(camera.id) is None, 10, "the recorder to stop")
+
+
+def test_the_recording_status_is_served_in_plain_words(module_appliance: Any, rtsp_server_factory: Any) -> None:
+    admin = module_appliance.login("admin")
+    server = rtsp_server_factory(cameras=1, user="admin", password="dung-mat-khau")
+    created = admin.post("/api/cameras", json={"name": "Cổng chợ", "main_url": server.urls[0], "username": "admin",
+                                               "password": "sai-mat-khau"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    camera_id = created.json()["id"]
+    deadline = time.monotonic() + 20
+    while (status := admin.get(f"/api/cameras/{camera_id}/status").json())["error"] != "auth":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.3)
+    assert status["state"] == "error"
+    assert status["error_message"] == "Sai tên đăng nhập hoặc mật khẩu của camera."
+    assert "sai-mat-khau" not in str(status)
+    fixed = admin.patch(f"/api/cameras/{camera_id}", json={"password": "dung-mat-khau"})
+    assert fixed.status_code == 200
+    deadline = time.monotonic() + 30
+    while (status := admin.get(f"/api/cameras/{camera_id}/status").json())["state"] != "recording":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.3)
+    admin.close()
