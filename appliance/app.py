@@ -31,7 +31,9 @@ class Appliance:
         self.accounts = Accounts(self.audit)
         self.addons = AddonManager(settings, self.bus, self.audit)
         self.cameras = Cameras(self.audit, self.bus)
-        self.recorder = Recorder(settings.data_dir / "recordings", self.bus)
+        self.recorder = Recorder(
+            settings.data_dir / "recordings", self.bus, volume_limit_bytes=settings.volume_limit_bytes
+        )
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()

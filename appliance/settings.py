@@ -36,6 +36,12 @@ class Settings(BaseModel):
     )
     safe_mode: bool = Field(False, title="Start with no add-ons")
     demo: bool = Field(False, title="Demo mode")
+    volume_limit_bytes: int | None = Field(
+        default_factory=lambda: (
+            int(os.environ["WARDCAM_VOLUME_LIMIT_BYTES"]) if os.environ.get("WARDCAM_VOLUME_LIMIT_BYTES") else None
+        ),
+        title="Treat the recordings volume as this big (tests, or a disk shared with other data)",
+    )
     frontend: str = Field("web.app:run", title="Module and function that serve the web panel")
 
     @property

@@ -14,6 +14,7 @@ from appliance.db.models.cameras import Camera
 from appliance.recorder.argv import RecordingPlan
 from appliance.recorder.index import index_segment
 from appliance.recorder.recovery import recover
+from appliance.recorder.retention import Retention, volume_usage
 from appliance.recorder.supervisor import STALL_S, CameraRecorder, CameraStatus, RecorderState
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,17 @@ def _nothing() -> None:
 
 
 OFFLINE_AFTER_S = 120.0
+RETENTION_EVERY_S = 60
 
 
 class Recorder:
     """Record every enabled camera; start, restart and stop recorders as cameras change."""
 
     def __init__(self, recordings_dir: Path, bus: EventBus, offline_after_s: float = OFFLINE_AFTER_S,
-                 segment_seconds: int = 10, stall_s: float = STALL_S) -> None:  # fmt: skip
+                 segment_seconds: int = 10, stall_s: float = STALL_S, volume_limit_bytes: int | None = None,
+                 ) -> None:  # fmt: skip
         self.dir = recordings_dir
+        self.retention = Retention(recordings_dir, bus, volume_usage(recordings_dir, volume_limit_bytes))
         self.bus = bus
         self.offline_after_s = offline_after_s
         self.segment_seconds = segment_seconds
@@ -39,6 +43,7 @@ class Recorder:
         self.recorders: dict[int, CameraRecorder] = {}
         self._offline: set[int] = set()
         self._watch: asyncio.Task[None] | None = None
+        self._retain: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] = _nothing
 
     async def start(self) -> None:
@@ -49,12 +54,14 @@ class Recorder:
             self._start(camera)
         self._unsubscribe = self.bus.subscribe(CameraChanged, self._camera_changed)
         self._watch = asyncio.get_running_loop().create_task(self._watch_offline())
+        self._retain = asyncio.get_running_loop().create_task(self._retention_loop())
 
     async def stop(self) -> None:
         """Stop every recorder; each finalizes its open segment."""
         self._unsubscribe()
-        if self._watch is not None:
-            self._watch.cancel()
+        for task in (self._watch, self._retain):
+            if task is not None:
+                task.cancel()
         await asyncio.gather(*(r.stop() for r in self.recorders.values()))
         self.recorders.clear()
 
@@ -89,6 +96,18 @@ class Recorder:
         if status.state == RecorderState.RECORDING and status.camera_id in self._offline:
             self._offline.discard(status.camera_id)
             self.bus.publish(CameraOnline(camera_id=status.camera_id))
+
+    async def _retention_loop(self) -> None:
+        """Run retention every minute, and at once whenever the disk is short of space."""
+        while True:
+            try:
+                await self.retention.run_once()
+            except Exception:  # retention must never stop, and never stop recording
+                log.exception("retention pass failed")
+            for _ in range(RETENTION_EVERY_S):
+                await asyncio.sleep(1.0)
+                if await asyncio.to_thread(self.retention.short_of_space):
+                    break
 
     async def _watch_offline(self) -> None:
         """Announce a camera offline once it has not recorded for offline_after_s."""

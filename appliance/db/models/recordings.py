@@ -15,6 +15,7 @@ class Segment(Model):
     camera: fields.ForeignKeyNullableRelation[Camera] = fields.ForeignKeyField(
         "models.Camera", related_name="segments", null=True, on_delete=fields.SET_NULL
     )
+    camera_id: int | None
     start = fields.DatetimeField()
     end = fields.DatetimeField()
     duration_s = fields.FloatField()
