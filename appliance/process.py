@@ -27,3 +27,15 @@ async def terminate(proc: asyncio.subprocess.Process, grace_s: float, name: str)
         except TimeoutError:
             log.warning("%s pid %d ignored SIGTERM; killing it", name, proc.pid)
     return await kill(proc)
+
+
+def die_with_parent() -> None:
+    """In a child, ask Linux to send it SIGTERM when WardCam dies (so no ffmpeg is left orphaned)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the service manager stops the whole group instead
+        pass

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from appliance.process import kill
+from appliance.process import die_with_parent, kill
 from appliance.recorder.argv import RecordingPlan, parse_segment_line, recording_argv, redact, segment_dir, segment_path
 from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure
 from appliance.recorder.probe import ProbeFailed, StreamInfo, probe
@@ -141,7 +141,11 @@ class CameraRecorder:
         argv = recording_argv(plan)
         started = time.monotonic()
         self._proc = proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            preexec_fn=die_with_parent,
         )
         stderr_tail: deque[str] = deque(maxlen=40)
         last_progress = [time.monotonic() + FIRST_PROGRESS_S - self.stall_s]
