@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from appliance.bus import CameraChanged, CameraOffline, CameraOnline, EventBus
 from appliance.cameras import stream_url_with_credentials
 from appliance.db.models.cameras import Camera
+from appliance.db.models.recordings import Segment
 from appliance.recorder.argv import RecordingPlan
 from appliance.recorder.index import index_segment
 from appliance.recorder.recovery import recover
@@ -64,6 +66,21 @@ class Recorder:
                 task.cancel()
         await asyncio.gather(*(r.stop() for r in self.recorders.values()))
         self.recorders.clear()
+
+    async def delete_recordings(self, camera_id: int) -> int:
+        """Delete every recording of a (deleted) camera, files and index; return how many segments."""
+        recorder = self.recorders.pop(camera_id, None)
+        if recorder is not None:
+            await recorder.stop()
+        rows = await Segment.filter(path__startswith=f"{camera_id}/")
+        for row in rows:
+            (self.dir / row.path).unlink(missing_ok=True)
+        await Segment.filter(id__in=[r.id for r in rows]).delete()
+        folder = self.dir / str(camera_id)
+        if folder.is_dir():
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+        log.info("recordings of camera %d deleted (%d segments)", camera_id, len(rows))
+        return len(rows)
 
     def status(self, camera_id: int) -> CameraStatus | None:
         """Return one camera's recording status, if it is being recorded."""

@@ -23,6 +23,7 @@ from appliance.db.models.recordings import EvidenceLock, Segment
 log = logging.getLogger(__name__)
 
 BATCH = 200
+ORPHAN_DAYS = 30  # recordings kept after their camera was deleted
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,17 @@ class Retention:
         """Delete what is too old, then what the disk guard needs, oldest first; never locked footage."""
         now = now or datetime.now(UTC)
         summary = RetentionSummary(at=now)
-        for camera in await Camera.all():
-            cutoff = now - timedelta(days=camera.retention_days)
-            for segment in await Segment.filter(camera_id=camera.id, end__lt=cutoff).order_by("start"):
-                if await locked(segment, now):
-                    summary.kept_locked += 1
-                    continue
-                summary.freed_bytes += await self._delete(segment)
-                summary.deleted_by_age += 1
+        days = {camera.id: camera.retention_days for camera in await Camera.all()}
+        oldest_kept = now - timedelta(days=min([*days.values(), ORPHAN_DAYS]))
+        for segment in await Segment.filter(end__lt=oldest_kept).order_by("start"):
+            # a deleted camera's kept recordings follow the default days
+            if segment.end >= now - timedelta(days=days.get(segment.camera_id or 0, ORPHAN_DAYS)):
+                continue
+            if await locked(segment, now):
+                summary.kept_locked += 1
+                continue
+            summary.freed_bytes += await self._delete(segment)
+            summary.deleted_by_age += 1
         await self._guard(summary, now)
         if summary.deleted_by_age or summary.deleted_by_guard or summary.only_locked_left:
             log.info("retention: %d segments past their days and %d for free space deleted (%d MB), %d locked kept%s",

@@ -6,6 +6,7 @@ No answer ever holds a camera's password (only `has_password`) or credentials in
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -106,9 +107,17 @@ async def update_camera(
 
 
 @router.delete("/{camera_id}", status_code=204)
-async def delete_camera(camera_id: int, request: Request, who: Principal = require(Permission.MANAGE_CAMERAS)) -> None:
-    """Delete a camera."""
+async def delete_camera(
+    camera_id: int,
+    request: Request,
+    recordings: Literal["keep", "delete"] = "keep",
+    who: Principal = require(Permission.MANAGE_CAMERAS),
+) -> None:
+    """Delete a camera; its recordings are kept (until retention) unless `recordings=delete`."""
+    appliance = context.appliance()
     await service().delete_camera(camera_id, who=who, ip=context.client_ip(request))
+    if recordings == "delete":
+        await appliance.recorder.delete_recordings(camera_id)
 
 
 # Declared for readers; writes also need MANAGE_CAMERAS, which require() checks per endpoint (403).

@@ -91,3 +91,14 @@ async def test_when_only_locked_footage_is_left_a_disk_full_warning_goes_out(db:
     assert summary.only_locked_left and summary.deleted_by_guard == 0
     assert await Segment.filter(id__in=[s.id for s in kept]).count() == 2
     assert [e.reason for e in events if isinstance(e, DiskWarning)] == ["only_locked_left"]
+
+
+async def test_a_deleted_cameras_kept_recordings_expire_after_the_default_days(db: Path) -> None:
+    recordings = db / "recordings"
+    camera = await Camera.create(name="Đã gỡ", main_url="rtsp://127.0.0.1/cam1", retention_days=90)
+    old = await record(recordings, camera, NOW - timedelta(days=31))
+    recent = await record(recordings, camera, NOW - timedelta(days=5))
+    await camera.delete()  # recordings kept: their rows lose the camera
+    await Retention(recordings, EventBus(), volume_usage(recordings)).run_once(NOW)
+    assert not await Segment.exists(id=old.id)
+    assert await Segment.exists(id=recent.id)

@@ -130,3 +130,24 @@ def test_the_recording_status_is_served_in_plain_words(module_appliance: Any, rt
         assert time.monotonic() < deadline, status
         time.sleep(0.3)
     admin.close()
+
+
+def test_deleting_a_camera_keeps_or_deletes_its_recordings_as_asked(
+    module_appliance: Any, rtsp_server_factory: Any
+) -> None:
+    admin = module_appliance.login("admin")
+    server = rtsp_server_factory(cameras=2)
+    ids = [admin.post("/api/cameras", json={"name": f"Xóa {n}", "main_url": url}).json()["id"]
+           for n, url in enumerate(server.urls)]  # fmt: skip
+    recordings = module_appliance.data_dir / "recordings"
+    deadline = time.monotonic() + 40
+    while not all(list((recordings / str(i)).glob("*/*.mp4")) for i in ids):
+        assert time.monotonic() < deadline, "nothing recorded"
+        time.sleep(0.5)
+    time.sleep(12)  # a first closed segment each
+    kept, gone = ids
+    assert admin.delete(f"/api/cameras/{kept}").status_code == 204
+    assert admin.delete(f"/api/cameras/{gone}?recordings=delete").status_code == 204
+    assert list((recordings / str(kept)).glob("*/*.mp4"))
+    assert not (recordings / str(gone)).exists()
+    admin.close()
