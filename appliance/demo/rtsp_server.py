@@ -3,6 +3,11 @@
 Standalone on purpose: it imports nothing from the project, because the `gi` bindings
 come from Debian's python3-gi. Mounts are /cam1 .. /camN. It prints one line,
 `READY rtsp://HOST:PORT`, on stdout once it listens, and nothing else on stdout.
+
+With `--clip FILE` (a raw Annex-B H.264 file, no B-frames) every mount serves that clip, looped and
+paced at `--fps`, without encoding anything: for scale benchmarks, where the server must not eat the
+cores being measured. h264parse stamps such a stream with decode timestamps only, so a pad probe
+copies DTS into PTS; without it ffmpeg says "Timestamps are unset" and nothing is paced.
 """
 
 from __future__ import annotations
@@ -36,6 +41,16 @@ VIDEO_ENCODERS = {
     ),
 }
 
+# A pre-encoded clip, served as it is: no decoding, no encoding. `identity name=stamp` carries the
+# DTS-to-PTS pad probe; `identity sync=true` paces the buffers in real time.
+CLIP_PIPELINE = (
+    'multifilesrc location="{location}" loop=true'
+    ' caps="video/x-h264,stream-format=byte-stream,framerate={fps}/1"'
+    " ! h264parse ! identity name=stamp ! identity sync=true"
+    " ! rtph264pay name=pay0 pt=96 config-interval=-1"
+)
+CLIP_ELEMENTS = ("multifilesrc", "h264parse", "identity", "rtph264pay")
+
 AUDIO_ENCODERS = {
     "alaw": "alawenc ! rtppcmapay name=pay1 pt=8",
     "mulaw": "mulawenc ! rtppcmupay name=pay1 pt=0",
@@ -63,6 +78,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bitrate", type=int, default=0, help="video kbit/s; 0 scales with the size")
     p.add_argument("--codec", choices=sorted(VIDEO_ENCODERS), default="h264")
     p.add_argument("--audio", choices=["none", *sorted(AUDIO_ENCODERS)], default="none")
+    p.add_argument(
+        "--clip",
+        default=None,
+        help="serve this raw Annex-B H.264 file (no B-frames) looped at --fps on every mount, without encoding",
+    )
     p.add_argument("--user", default=None, help="require Basic auth with this user")
     p.add_argument(
         "--password",
@@ -77,6 +97,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.cameras < 1 or args.width < 16 or args.height < 16 or args.fps < 1:
         p.error("--cameras, --width, --height and --fps must be positive")
+    if args.clip is not None:
+        if not os.path.isfile(args.clip):
+            p.error(f"--clip {args.clip}: no such file")
+        if args.codec != "h264" or args.audio != "none":
+            p.error("--clip serves H.264 video only (no --codec h265, no --audio)")
+        args.clip = os.path.abspath(args.clip)
     if args.user is None:
         args.password = None
     elif args.password is None:
@@ -86,6 +112,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def launch_line(args: argparse.Namespace, index: int) -> str:
     """Return the gst-launch description of camera number `index` (1-based)."""
+    if args.clip is not None:
+        return "( " + CLIP_PIPELINE.format(location=args.clip.replace('"', '\\"'), fps=args.fps) + " )"
     gop = 2 * args.fps
     kbps = args.bitrate or max(200, args.width * args.height * args.fps // 2300)
     colour = BALL_COLOURS[(index - 1) % len(BALL_COLOURS)]
@@ -105,6 +133,23 @@ def launch_line(args: argparse.Namespace, index: int) -> str:
         f" ! {AUDIO_ENCODERS[args.audio]}"
     )
     return f"( {video} {audio} )"
+
+
+def _stamp_pts(factory: object, media: object) -> None:
+    """On a clip's media: copy each buffer's DTS into its unset PTS, at the `stamp` element."""
+    from gi.repository import Gst
+
+    def copy_dts(pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        buf = info.get_buffer()
+        if buf is not None and buf.pts == Gst.CLOCK_TIME_NONE:
+            buf.pts = buf.dts
+        return Gst.PadProbeReturn.OK
+
+    stamp = media.get_element().get_by_name("stamp")  # type: ignore[attr-defined]
+    if stamp is None:
+        log.error("clip pipeline has no 'stamp' element; timestamps stay unset")
+        return
+    stamp.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, copy_dts)
 
 
 def _watch_stdin(quit_: Callable[[], None]) -> None:
@@ -139,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_MISSING
 
     Gst.init(None)
-    needed = ("videotestsrc", "clockoverlay", "videoconvert", *REQUIRED_ELEMENTS[args.codec])
+    if args.clip is not None:
+        needed: tuple[str, ...] = CLIP_ELEMENTS
+    else:
+        needed = ("videotestsrc", "clockoverlay", "videoconvert", *REQUIRED_ELEMENTS[args.codec])
     if args.audio != "none":
         needed += ("audiotestsrc", "audioconvert", "audioresample", *REQUIRED_ELEMENTS[args.audio])
     missing = [name for name in needed if Gst.ElementFactory.find(name) is None]
@@ -165,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch_line(args, index))
         factory.set_shared(True)
+        if args.clip is not None:
+            factory.connect("media-configure", _stamp_pts)
         if args.user is not None:
             perms = Gst.Structure.new_empty(role)
             perms.set_value(GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
@@ -188,16 +238,20 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=_watch_stdin, args=(loop.quit,), daemon=True).start()
 
     port = server.get_bound_port()
-    log.info(
-        "serving %d camera(s) %dx%d@%d %s audio=%s auth=%s",
-        args.cameras,
-        args.width,
-        args.height,
-        args.fps,
-        args.codec,
-        args.audio,
-        args.user is not None,
-    )
+    if args.clip is not None:
+        log.info("serving %d camera(s) from clip %s at %d fps, auth=%s", args.cameras, args.clip, args.fps,
+                 args.user is not None)  # fmt: skip
+    else:
+        log.info(
+            "serving %d camera(s) %dx%d@%d %s audio=%s auth=%s",
+            args.cameras,
+            args.width,
+            args.height,
+            args.fps,
+            args.codec,
+            args.audio,
+            args.user is not None,
+        )
     print(f"READY rtsp://{args.host}:{port}", flush=True)
     loop.run()
     return 0

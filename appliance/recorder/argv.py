@@ -52,6 +52,7 @@ SEGMENT_FORMAT_OPTIONS = f"movflags={MOVFLAGS}:flush_packets=1"
 # These make it give up after this many video packets instead ("Too many packets buffered for output
 # stream"), so that the supervisor can restart it with the audio dropped (failures.audio_blocked).
 AUDIO_WAIT_PACKETS = 256
+PROGRESS_EVERY_S = 3  # the stall watchdog allows 15 s; more often only costs CPU
 CLOCK_SLACK = timedelta(seconds=2)  # a name may be a little after the clock read when its line arrived
 
 _USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s/@]*@", re.IGNORECASE)
@@ -163,7 +164,7 @@ def recording_argv(plan: RecordingPlan, *, segment_list_fd: int = 1, ffmpeg_bina
         "-loglevel", "level+warning",  # stderr: only problems, each tagged [warning] or [error]
         "-nostats",
         "-progress", "pipe:1",
-        "-stats_period", "1",
+        "-stats_period", str(PROGRESS_EVERY_S),
     ).compile(cmd=ffmpeg_binary)  # fmt: skip
     return [str(arg) for arg in argv]
 

@@ -94,6 +94,7 @@ class CameraRecorder:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drop_audio = False
+        self._info: StreamInfo | None = None  # what the camera sends; a changed camera gets a new recorder
 
     def start(self) -> None:
         """Start supervising in the background."""
@@ -129,13 +130,14 @@ class CameraRecorder:
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _run_once(self) -> None:
-        """Probe the camera, run ffmpeg until it exits or stalls, and record why it stopped."""
-        try:
-            info = await probe(self.plan.url)
-        except ProbeFailed as exc:
-            self._failed(exc.kind, exc.detail)
-            return
-        plan = self._plan_for(info)
+        """Probe the camera (once: its codecs do not change), run ffmpeg until it exits or stalls."""
+        if self._info is None:
+            try:
+                self._info = await probe(self.plan.url)
+            except ProbeFailed as exc:
+                self._failed(exc.kind, exc.detail)
+                return
+        plan = self._plan_for(self._info)
         for day in (date.today(), date.today() + timedelta(days=1)):  # ffmpeg does not create folders
             segment_dir(plan, day).mkdir(parents=True, exist_ok=True)
         argv = recording_argv(plan)
