@@ -178,7 +178,7 @@ class AddonManager:
         self.discover()
         stored = {row.name: row for row in await AddonState.all()}
         for addon in self._in_dependency_order([n for n, row in stored.items() if row.enabled]):
-            addon.options = self._validated(addon, stored[addon.name].options, fallback=True)
+            addon.options = self._stored_options(addon, stored[addon.name].options)
             await self._start(addon)
 
     async def stop(self) -> None:
@@ -349,13 +349,12 @@ class AddonManager:
         """Hand an event to every running add-on at once; one slow or failing add-on holds up none."""
         await asyncio.gather(*(self._call(a, "wardcam_event", event=event) for a in self.running()))
 
-    def _validated(self, addon: Addon, stored: dict[str, Any], fallback: bool) -> BaseModel:
+    def _stored_options(self, addon: Addon, stored: dict[str, Any]) -> BaseModel:
+        """Return the stored options, or the defaults when they no longer validate."""
         assert addon.manifest is not None
         try:
             return addon.manifest.options.model_validate(stored or {})
         except ValidationError as exc:
-            if not fallback:
-                raise OptionsInvalid(exc) from exc
             log.warning("add-on %s: stored options are invalid (%s); using defaults", addon.name, exc)
             return addon.manifest.options()
 

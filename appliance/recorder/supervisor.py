@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from appliance.db.models.cameras import AudioPolicy
 from appliance.process import die_with_parent, kill
 from appliance.recorder.argv import RecordingPlan, parse_segment_line, recording_argv, redact, segment_dir, segment_path
 from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure
@@ -176,8 +177,6 @@ class CameraRecorder:
         audio = None if self._drop_audio else info.audio_codec
         plan = replace(self.plan, video_codec=video, audio_codec=audio)  # type: ignore[arg-type]
         if self._drop_audio:
-            from appliance.db.models.cameras import AudioPolicy
-
             plan = replace(plan, audio_policy=AudioPolicy.DROP)
         return plan
 
