@@ -51,6 +51,11 @@ class Camera(Model):
     enabled = fields.BooleanField(default=True)
     retention_days = fields.IntField(default=30)
     audio_policy = fields.CharEnumField(AudioPolicy, max_length=8, default=AudioPolicy.COPY)
+    # what the camera was last seen to send (the recorder learns it; "" = not known yet)
+    stream_video_codec = fields.CharField(max_length=16, default="")
+    stream_audio_codec = fields.CharField(max_length=16, default="")
+    stream_width = fields.IntField(default=0)
+    stream_height = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

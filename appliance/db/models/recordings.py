@@ -52,3 +52,16 @@ class EvidenceLock(Model):
     class Meta:
         table = "evidence_lock"
         indexes = (("camera_id", "start", "end"),)
+
+
+class DiskSample(Model):
+    """The recordings volume's use at one moment (one sample every few minutes, for the System page chart)."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    total_bytes = fields.BigIntField()
+    free_bytes = fields.BigIntField()
+    recordings_bytes = fields.BigIntField()
+
+    class Meta:
+        table = "disk_sample"
