@@ -11,8 +11,10 @@ What the supervisor must know (measured with ffmpeg 5.1, see tests/appliance/rec
 - stdout carries two kinds of lines: `key=value` progress blocks every second (a watchdog reads
   `out_time_us`) and one CSV line `HH-MM-SS.mp4,start,end` each time a segment is closed, written
   after the segment's trailer is flushed. parse_segment_line() reads it, segment_path() resolves it.
-- stderr carries only warnings and errors, each line tagged `[warning]` or `[error]`; ffmpeg
-  echoes the input URL with its credentials there, so pass stderr through redact() before logging.
+- stderr carries the input's description once (streams.py learns the codecs from it, so no ffprobe
+  runs before a recording), a line per segment opened, then warnings and errors, each line tagged
+  `[info]`, `[warning]` or `[error]`; ffmpeg echoes the input URL with its credentials there, so pass
+  stderr through redact() before logging.
 - A segment's name is when ffmpeg opened it, not when its first frame was filmed: the first segment
   of a run starts about 3 s (the probing) before its name says. Index the real times.
 - Two segments opened within one second get one name, and the second overwrites the first: keep
@@ -161,7 +163,7 @@ def recording_argv(plan: RecordingPlan, *, segment_list_fd: int = 1, ffmpeg_bina
     argv = output.global_args(
         "-hide_banner",
         "-nostdin",
-        "-loglevel", "level+warning",  # stderr: only problems, each tagged [warning] or [error]
+        "-loglevel", "level+info",  # stderr: the input dump (streams.py), then problems, each tagged
         "-nostats",
         "-progress", "pipe:1",
         "-stats_period", str(PROGRESS_EVERY_S),

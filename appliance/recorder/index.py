@@ -13,7 +13,8 @@ from appliance.recorder.mp4 import SegmentInfo, UnreadableSegment, read_segment
 
 log = logging.getLogger(__name__)
 
-VIDEO_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc"}
+VIDEO_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc"}  # MP4 sample entry -> ffmpeg's name
+AUDIO_CODECS = {"mp4a": "aac", "Opus": "opus", "alaw": "pcm_alaw", "ulaw": "pcm_mulaw"}
 
 
 def timing(info: SegmentInfo, mtime: float) -> tuple[datetime, datetime]:
@@ -39,7 +40,8 @@ async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: E
         defaults={
             "camera_id": camera_id, "start": start, "end": end, "duration_s": round(info.duration_s, 3),
             "size": info.size, "video_codec": VIDEO_CODECS.get(info.video_codec, info.video_codec),
-            "audio_codec": info.audio_codec or "", "width": info.width or 0, "height": info.height or 0,
+            "audio_codec": AUDIO_CODECS.get(info.audio_codec or "", info.audio_codec or ""),
+            "width": info.width or 0, "height": info.height or 0,
             "keyframes": [round(k, 3) for k in info.keyframes_s], "recovered": recovered,
         },
     )  # fmt: skip

@@ -17,6 +17,7 @@ from appliance.recorder.argv import RecordingPlan
 from appliance.recorder.index import index_segment
 from appliance.recorder.recovery import recover
 from appliance.recorder.retention import Retention, volume_usage
+from appliance.recorder.streams import StreamInfo
 from appliance.recorder.supervisor import STALL_S, CameraRecorder, CameraStatus, RecorderState
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ def _nothing() -> None:
 
 OFFLINE_AFTER_S = 120.0
 RETENTION_EVERY_S = 60
+
+
+def known_stream(camera: Camera) -> StreamInfo | None:
+    """Return what the camera was last seen to send, or None if it never recorded."""
+    if not camera.stream_video_codec:
+        return None
+    return StreamInfo(video_codec=camera.stream_video_codec, audio_codec=camera.stream_audio_codec or None,
+                      width=camera.stream_width or None, height=camera.stream_height or None, fps=None)  # fmt: skip
 
 
 class Recorder:
@@ -90,7 +99,8 @@ class Recorder:
     def _start(self, camera: Camera) -> None:
         plan = RecordingPlan(url=stream_url_with_credentials(camera), camera_id=camera.id, output_dir=self.dir,
                              audio_policy=camera.audio_policy, segment_seconds=self.segment_seconds)  # fmt: skip
-        recorder = CameraRecorder(plan, self._segment_closed, self._status_changed, stall_s=self.stall_s)
+        recorder = CameraRecorder(plan, self._segment_closed, self._status_changed, stall_s=self.stall_s,
+                                  known=known_stream(camera), on_stream=self._stream_learned)  # fmt: skip
         self.recorders[camera.id] = recorder
         recorder.start()
         log.info("recording camera %s (%d)", camera.name, camera.id)
@@ -105,6 +115,13 @@ class Recorder:
             self._start(camera)
         else:
             self._offline.discard(event.camera_id)
+
+    async def _stream_learned(self, camera_id: int, info: StreamInfo) -> None:
+        """Remember on the camera's row what it sends, for the next start and for the panel."""
+        await Camera.filter(id=camera_id).update(
+            stream_video_codec=info.video_codec or "", stream_audio_codec=info.audio_codec or "",
+            stream_width=info.width or 0, stream_height=info.height or 0,
+        )  # fmt: skip
 
     async def _segment_closed(self, camera_id: int, path: Path) -> None:
         await index_segment(camera_id, path, self.dir, self.bus)

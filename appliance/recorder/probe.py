@@ -1,28 +1,20 @@
-"""Ask a camera what it sends (one ffprobe before each recording run): codecs, size, frame rate."""
+"""Ask a camera what it sends with ffprobe (the "Test connection" button): codecs, size, frame rate.
+
+The recorder does not probe: it reads the same facts from its own ffmpeg (streams.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from dataclasses import dataclass
 
 from appliance.process import kill
 from appliance.recorder.argv import redact
 from appliance.recorder.failures import FailureKind, classify_failure
+from appliance.recorder.streams import StreamInfo
 
 FFPROBE = "ffprobe"
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    """What a camera's stream carries."""
-
-    video_codec: str | None
-    audio_codec: str | None
-    width: int | None
-    height: int | None
-    fps: float | None
 
 
 class ProbeFailed(Exception):

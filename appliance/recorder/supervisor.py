@@ -23,7 +23,7 @@ from appliance.db.models.cameras import AudioPolicy
 from appliance.process import die_with_parent, kill
 from appliance.recorder.argv import RecordingPlan, parse_segment_line, recording_argv, redact, segment_dir, segment_path
 from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure
-from appliance.recorder.probe import ProbeFailed, StreamInfo, probe
+from appliance.recorder.streams import InputDump, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ HEALTHY_RUN_S = 60.0  # a run this long resets the backoff
 STALL_S = 15.0
 FIRST_PROGRESS_S = 20.0  # ffmpeg reports progress only once its output header is written
 STOP_GRACE_S = 5.0
+REPLAN_DELAY_S = 1.2  # a segment's name has whole seconds: the next run must open its first one later
 
 
 class RecorderState(StrEnum):
@@ -63,6 +64,7 @@ class CameraStatus:
 
 SegmentHandler = Callable[[int, Path], Awaitable[None]]
 StatusHandler = Callable[[CameraStatus], None]
+StreamHandler = Callable[[int, StreamInfo], Awaitable[None]]
 
 
 @dataclass
@@ -84,10 +86,12 @@ class CameraRecorder:
     """Keep one camera recording until stopped."""
 
     def __init__(self, plan: RecordingPlan, on_segment: SegmentHandler, on_status: StatusHandler,
-                 stall_s: float = STALL_S) -> None:  # fmt: skip
+                 stall_s: float = STALL_S, known: StreamInfo | None = None,
+                 on_stream: StreamHandler | None = None) -> None:  # fmt: skip
         self.plan = plan
         self.on_segment = on_segment
         self.on_status = on_status
+        self.on_stream = on_stream
         self.stall_s = stall_s
         self.status = CameraStatus(plan.camera_id)
         self.backoff = Backoff()
@@ -95,7 +99,11 @@ class CameraRecorder:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drop_audio = False
-        self._info: StreamInfo | None = None  # what the camera sends; a changed camera gets a new recorder
+        # What the camera was last seen to send (remembered on its row), read again from every run's
+        # input dump; None: unknown, and the run records with a plan that fits any stream.
+        self._info: StreamInfo | None = known
+        self._replan = False  # the run found the camera sends other video than planned: restart at once
+        self._progressed = False  # the run has written video
 
     def start(self) -> None:
         """Start supervising in the background."""
@@ -125,20 +133,19 @@ class CameraRecorder:
             await self._run_once()
             if self._stopping.is_set():
                 return
-            self.status.restarts += 1
-            delay = self.backoff.next(time.monotonic() - started)
+            if self._replan:
+                self._replan = False
+                delay = REPLAN_DELAY_S
+            else:
+                self.status.restarts += 1
+                delay = self.backoff.next(time.monotonic() - started)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _run_once(self) -> None:
-        """Probe the camera (once: its codecs do not change), run ffmpeg until it exits or stalls."""
-        if self._info is None:
-            try:
-                self._info = await probe(self.plan.url)
-            except ProbeFailed as exc:
-                self._failed(exc.kind, exc.detail)
-                return
+        """Run ffmpeg until it exits or stalls, with what the camera was last seen to send."""
         plan = self._plan_for(self._info)
+        self._progressed = False
         for day in (date.today(), date.today() + timedelta(days=1)):  # ffmpeg does not create folders
             segment_dir(plan, day).mkdir(parents=True, exist_ok=True)
         argv = recording_argv(plan)
@@ -154,7 +161,7 @@ class CameraRecorder:
         last_progress = [time.monotonic() + FIRST_PROGRESS_S - self.stall_s]
         readers = [
             asyncio.create_task(self._read_stdout(proc, plan, last_progress)),
-            asyncio.create_task(self._read_stderr(proc, stderr_tail)),
+            asyncio.create_task(self._read_stderr(proc, plan, stderr_tail)),
         ]
         watchdog = asyncio.create_task(self._watch(proc, last_progress))
         code = await proc.wait()
@@ -162,19 +169,21 @@ class CameraRecorder:
         await asyncio.gather(*readers, return_exceptions=True)
         self._proc = None
         tail = redact("\n".join(stderr_tail))
-        if self._stopping.is_set():
+        if self._stopping.is_set() or self._replan:
             return
         if audio_blocked(tail):
             log.warning("camera %d: audio holds the recording up; recording without audio", plan.camera_id)
             self._drop_audio = True
         kind = classify_failure(tail, waited_s=time.monotonic() - started, timeout_s=plan.rtsp_timeout_s)
+        if not self._progressed and kind in ("unknown", "not_video") and self._info is not None:
+            self._info = None  # the camera may have changed what it sends: the next run fits any stream
         log.warning("camera %d: ffmpeg exited (code %s, %s) after %.0f s", plan.camera_id, code, kind,
                     time.monotonic() - started)  # fmt: skip
         self._failed(kind if code != 0 or kind != "unknown" else "timeout", tail[-300:])
 
-    def _plan_for(self, info: StreamInfo) -> RecordingPlan:
-        video = info.video_codec if info.video_codec in ("h264", "hevc") else None
-        audio = None if self._drop_audio else info.audio_codec
+    def _plan_for(self, info: StreamInfo | None) -> RecordingPlan:
+        video = info.video_codec if info is not None and info.video_codec in ("h264", "hevc") else None
+        audio = None if self._drop_audio or info is None else info.audio_codec
         plan = replace(self.plan, video_codec=video, audio_codec=audio)  # type: ignore[arg-type]
         if self._drop_audio:
             plan = replace(plan, audio_policy=AudioPolicy.DROP)
@@ -208,10 +217,32 @@ class CameraRecorder:
                 self._recording(block)
             block = {}
 
-    async def _read_stderr(self, proc: asyncio.subprocess.Process, tail: deque[str]) -> None:
+    async def _read_stderr(self, proc: asyncio.subprocess.Process, plan: RecordingPlan, tail: deque[str]) -> None:
+        """Keep the last lines (for the failure's reason) and learn the stream from the input dump."""
         assert proc.stderr is not None
+        dump = InputDump()
         async for raw in proc.stderr:
-            tail.append(raw.decode(errors="replace").rstrip())
+            line = raw.decode(errors="replace").rstrip()
+            tail.append(line)
+            info = dump.feed(line)
+            if info is not None:
+                await self._learned(proc, plan, info)
+
+    async def _learned(self, proc: asyncio.subprocess.Process, plan: RecordingPlan, info: StreamInfo) -> None:
+        """Remember what the camera sends; restart at once if its video needs another plan (H.265's tag)."""
+        if info != self._info:
+            self._info = info
+            if self.on_stream is not None:
+                try:
+                    await self.on_stream(plan.camera_id, info)
+                except Exception:
+                    log.exception("camera %d: remembering its stream failed", plan.camera_id)
+        if (self._plan_for(info).video_codec == "hevc") != (plan.video_codec == "hevc") and proc.returncode is None:
+            log.info("camera %d sends %s: restarting its recording with the matching MP4 tag", plan.camera_id,
+                     info.video_codec)  # fmt: skip
+            self._replan = True
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
 
     async def _watch(self, proc: asyncio.subprocess.Process, last_progress: list[float]) -> None:
         """Kill a run whose output time stops advancing (a hung camera)."""
@@ -231,6 +262,7 @@ class CameraRecorder:
         bitrate = block.get("bitrate", "").removesuffix("kbits/s").strip()
         with contextlib.suppress(ValueError):
             s.bitrate_kbps = float(bitrate)
+        self._progressed = True
         if s.state != RecorderState.RECORDING:
             self.backoff = Backoff() if s.failing_since is None else self.backoff
             s.error, s.failing_since = None, None

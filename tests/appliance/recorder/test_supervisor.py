@@ -92,6 +92,40 @@ async def test_a_wrong_password_says_so_and_does_not_spin(recorder: Recorder, rt
     assert recorder.status(camera.id).restarts <= 4  # 1, 2, 4 s apart: no loop that eats the CPU
 
 
+async def test_a_new_h265_camera_is_learned_remembered_and_recorded_with_the_hvc1_tag(
+    db: Path, rtsp_server_factory: Any
+) -> None:
+    server = rtsp_server_factory(cameras=1, codec="h265", audio="alaw", width=320, height=180)
+    camera = await Camera.create(name="Camera mới H.265", main_url=server.urls[0])
+    first = Recorder(db / "recordings", EventBus(), segment_seconds=4, stall_s=5)
+    await first.start()
+    try:
+        # no ffprobe first: the recording ffmpeg tells what the camera sends, and the row remembers it
+        await until(lambda: Camera.filter(id=camera.id, stream_video_codec="hevc").exists(), 20, "the stream learned")
+
+        # the first run could not know to tag H.265 for browsers: it stops within seconds, and the next does
+        async def two_segments() -> bool:
+            return await Segment.filter(camera_id=camera.id, video_codec="hevc").count() >= 2
+
+        await until(two_segments, 30, "H.265 segments")
+    finally:
+        await first.stop()
+    remembered = await Camera.get(id=camera.id)
+    assert (remembered.stream_audio_codec, remembered.stream_width, remembered.stream_height) == ("pcm_alaw", 320, 180)
+    newest = await Segment.filter(camera_id=camera.id).order_by("-start").first()
+    assert newest is not None
+    assert b"hvc1" in (first.dir / newest.path).read_bytes()[:4096]  # plays in Safari too; hev1 would not
+    assert newest.audio_codec == "aac"  # G.711 cannot go into MP4: transcoded
+
+    again = Recorder(db / "recordings", EventBus(), segment_seconds=4, stall_s=5)
+    await again.start()  # the appliance restarts: it starts with the right plan at once
+    try:
+        await until(lambda: again.status(camera.id).state == RecorderState.RECORDING, 20, "recording again")
+        assert again.status(camera.id).restarts == 0
+    finally:
+        await again.stop()
+
+
 async def test_editing_a_camera_takes_effect_at_once(recorder: Recorder, rtsp_server_factory: Any) -> None:
     from appliance.bus import CameraChanged
 
