@@ -16,6 +16,7 @@ from appliance.bus import EventBus
 from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
 from appliance.recorder.manager import Recorder
+from appliance.recorder.storage import Storage
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Appliance:
         self.recorder = Recorder(
             settings.data_dir / "recordings", self.bus, volume_limit_bytes=settings.volume_limit_bytes
         )
+        self.storage = Storage(self.recorder.retention, self.audit)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()
@@ -50,11 +52,13 @@ class Appliance:
                 from appliance.demo.setup import start_demo  # demo-only dependencies
 
                 self.demo_camera_urls = await start_demo(stack, s)
+            await self.storage.load_settings()  # the disk guard's minimum, before the first retention pass
             await self.recorder.start()
             stack.push_async_callback(self.recorder.stop)
             await self.addons.start()
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
+            stack.push_async_callback(self._cancel, asyncio.create_task(self.storage.run_sampler()))
             self._stack = stack.pop_all()
         self.started_at = time.time()
         log.info(

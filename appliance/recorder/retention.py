@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ class RetentionSummary:
 
 
 UsageReader = Callable[[], Usage]
+PassListener = Callable[[RetentionSummary], Awaitable[None]]
 
 
 def volume_usage(path: Path, limit_bytes: int | None = None) -> UsageReader:
@@ -79,6 +80,7 @@ class Retention:
         self.usage = usage
         self.min_free_pct = min_free_pct
         self.last: RetentionSummary | None = None
+        self.on_pass: list[PassListener] = []  # told of every finished pass (the System page keeps it)
 
     async def run_once(self, now: datetime | None = None) -> RetentionSummary:
         """Delete what is too old, then what the disk guard needs, oldest first; never locked footage."""
@@ -101,6 +103,8 @@ class Retention:
                      summary.deleted_by_age, summary.deleted_by_guard, summary.freed_bytes // 1_000_000,
                      summary.kept_locked, "; only locked footage left" if summary.only_locked_left else "")  # fmt: skip
         self.last = summary
+        for listener in self.on_pass:
+            await listener(summary)
         return summary
 
     def short_of_space(self) -> bool:

@@ -46,6 +46,7 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/api/audit": ADMIN,
     "/api/audit.csv": ADMIN,
     "/metrics": ADMIN,
+    "/api/storage": ADMIN,
     "/api/addons": ADMIN,
     "/api/addons/{name}/enable": ADMIN,
     "/api/addons/{name}/disable": ADMIN,

@@ -1,4 +1,4 @@
-"""/system: version, uptime, disk, CPU, memory, database, and recent log lines."""
+"""/system: version, uptime, disk, CPU, memory, database, storage, and recent log lines."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from appliance.system import read_status
 from web import context, design
 from web.access import page
 from web.components.stat import stat_card
+from web.components.storage import storage_section
 from web.format import duration, size
 from web.theme import frame
 
@@ -24,6 +25,7 @@ async def system_page() -> None:
     with frame("nav.system"):
         status_cards = ui.element("div").classes(design.GRID)
         await health_checks()
+        await storage_section()
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
 
