@@ -8,7 +8,9 @@ Screenshots are left in tests/artifacts/ for people to look at.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, ex
 
 from appliance import __version__
 from appliance.i18n import LANGUAGES, catalog
-from tests.harness.appliance import PASSWORD, RunningAppliance
+from tests.harness.appliance import PASSWORD, RunningAppliance, start_appliance
 
 pytestmark = pytest.mark.browser
 
@@ -236,3 +238,73 @@ async def test_admin_switches_to_english(appliance_server: RunningAppliance, pag
     # The choice is kept: the next page the admin opens is in English too.
     await visit(page, appliance_server, "/")
     await expect(page.locator(".q-page-container").get_by_text(EN["nav.dashboard"], exact=True)).to_be_visible()
+
+
+def three_days_of_recordings(data_dir: Path, camera_days: dict[int, int], now: datetime) -> None:
+    """Write what the recorder would have: hourly 60 MB segments for three days, and the disk samples.
+
+    A camera that keeps 7 days also has a 500 MB segment from 8 days ago, for retention to delete.
+    """
+    mib = 1024**2
+    rows = []
+    for camera_id, days in camera_days.items():
+        starts = [(now - timedelta(hours=h, minutes=30), 60 * mib) for h in range(72)]
+        if days == 7:
+            starts.append((now - timedelta(days=8), 500 * mib))
+        for start, size in starts:
+            relative = f"{camera_id}/{start:%Y-%m-%d}/{start:%H-%M-%S}.mp4"
+            (data_dir / "recordings" / relative).parent.mkdir(parents=True, exist_ok=True)
+            with (data_dir / "recordings" / relative).open("wb") as f:
+                f.truncate(size)  # a sparse file: its size, without the writing
+            rows.append((camera_id, str(start), str(start + timedelta(seconds=10)), 10.0, size, relative, str(now)))
+    total = 40 * 1024**3
+    samples = [(str(now - timedelta(hours=h)), total, total - (72 - h) * 3 * 60 * mib, (72 - h) * 3 * 60 * mib)
+               for h in range(72, 0, -1)]  # fmt: skip
+    with sqlite3.connect(data_dir / "wardcam.db") as db:
+        db.execute("DELETE FROM disk_sample")  # the one taken at the first start, before there were recordings
+        db.executemany(
+            'INSERT INTO segment (camera_id, start, "end", duration_s, size, path, created_at, keyframes, video_codec,'
+            " audio_codec, width, height, recovered) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', 'h264', '', 1280, 720, 0)",
+            rows,
+        )
+        db.executemany("INSERT INTO disk_sample (at, total_bytes, free_bytes, recordings_bytes) VALUES (?, ?, ?, ?)",
+                       samples)  # fmt: skip
+
+
+async def test_admin_reads_the_storage_section_of_the_system_page(tmp_path: Path, page: Page, artifacts: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {"WARDCAM_VOLUME_LIMIT_BYTES": str(40 * 1024**3)}  # a 40 GB recordings disk
+    server = start_appliance(data_dir, env=env)
+    try:
+        server.add_user("owner", "admin")
+        cameras = {"Cổng chợ Bến Thành": 30, "Hẻm 7 Lê Lợi": 30, "Ngã ba Nguyễn Huệ": 7}
+        admin = server.login("owner")
+        ids = {}
+        for i, (name, days) in enumerate(cameras.items()):
+            body = {"name": name, "main_url": f"rtsp://127.0.0.1:9/cam{i}", "enabled": False, "retention_days": days}
+            response = admin.post("/api/cameras", json=body)
+            assert response.status_code == 201, response.text
+            ids[response.json()["id"]] = days
+        admin.close()
+        three_days_of_recordings(data_dir, ids, datetime.now(UTC).replace(microsecond=0))
+        server.stop()
+        server = start_appliance(data_dir, env=env)  # its first retention pass deletes the footage past its days
+
+        await visit(page, server, "/login")
+        await log_in(page, server, "owner")
+        await expect_dashboard(page, server, "owner")
+        await visit(page, server, "/system")
+        await expect(page.get_by_text(VI["storage.title"], exact=True)).to_be_visible()
+        for name in cameras:
+            await expect(page.locator(".q-table").get_by_text(name, exact=True)).to_be_visible()
+        # 36 GB may be used (10 % kept free) and the cameras record 4.2 GB a day: about 9 days, short of 30
+        await expect(page.get_by_text(VI["storage.days"].format(days=9), exact=True)).to_be_visible()
+        await expect(page.get_by_text(VI["storage.estimate_short"].format(days=30))).to_be_visible()
+        await expect(page.get_by_text(VI["storage.deleted_by_age"].format(count=1))).to_be_visible()
+        await expect(page.get_by_text(VI["storage.freed"].format(size="500.0 MB"))).to_be_visible()
+        await expect(page.locator(".nicegui-echart canvas").first).to_be_visible()
+        await expect_no_traceback(page)
+        await page.get_by_text(VI["storage.title"], exact=True).scroll_into_view_if_needed()
+        await page.screenshot(path=artifacts / "system-storage.png", full_page=True)
+    finally:
+        server.stop()

@@ -82,6 +82,7 @@ async def chart_options(now: datetime) -> dict[str, Any]:
 
     stamps = [at.timestamp() * 1000 for at, *_ in rows]
     return {
+        "animation": False,  # drawn at once, also for a screenshot
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0},
         "grid": {"left": 50, "right": 20, "top": 30, "bottom": 50},
