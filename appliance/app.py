@@ -15,6 +15,7 @@ from appliance.auth.sessions import purge_expired
 from appliance.bus import EventBus
 from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
+from appliance.live.service import LiveService
 from appliance.recorder.manager import Recorder
 from appliance.recorder.storage import Storage
 from appliance.settings import Settings
@@ -36,6 +37,7 @@ class Appliance:
             settings.data_dir / "recordings", self.bus, volume_limit_bytes=settings.volume_limit_bytes
         )
         self.storage = Storage(self.recorder.retention, self.audit)
+        self.live = LiveService(self.bus, self.audit)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()
@@ -55,6 +57,8 @@ class Appliance:
             await self.storage.load_settings()  # the disk guard's minimum, before the first retention pass
             await self.recorder.start()
             stack.push_async_callback(self.recorder.stop)
+            await self.live.start()
+            stack.push_async_callback(self.live.stop)
             await self.addons.start()
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))

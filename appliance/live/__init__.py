@@ -1,0 +1,1 @@
+"""Live view: the latest frame of each camera for the grid, and its video relayed to browsers."""
