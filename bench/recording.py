@@ -4,10 +4,12 @@
 
 1. Encode one 720p ~2 Mbit/s clip once (libx264, no B-frames, a keyframe every 2 s, raw Annex-B).
 2. Serve it looped on /cam1../camN from appliance/demo/rtsp_server.py --clip (no live encoding).
-3. Run the appliance's Recorder in a child Python process (bench/recording_runner.py) and, at the
-   same moment, one bare `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` per camera on the
-   same (shared) streams. Both groups' CPU is measured with psutil over the same wall interval,
-   including their child processes (the appliance's ffmpegs and ffprobes).
+3. Hold every stream open with an unmeasured keeper client first (a real camera's RTSP server is always
+   up; the test server builds a stream's pipeline when its first client comes). Then, at the same
+   moment, run the appliance's Recorder in a child Python process (bench/recording_runner.py) and one
+   bare `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` per camera on the same (shared) streams.
+   Both groups' CPU, start-up included, is measured with psutil over the same wall interval, including
+   the appliance's child processes.
 4. Stop both gracefully, read the appliance's Segment table and print ONE JSON object on stdout.
 
 Everything else goes to stderr.
@@ -49,6 +51,7 @@ MB = 1024 * 1024
 SAMPLE_EVERY_S = 0.5
 RUNNER_READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
+WARM_UP_TIMEOUT_S = 30.0
 
 
 # ---------------------------------------------------------------- the clip and its server
@@ -159,6 +162,25 @@ def bare_argv(url: str, out_dir: Path, segment_seconds: int) -> list[str]:
     ]  # fmt: skip
 
 
+def keeper_argv(url: str, out_dir: Path) -> list[str]:
+    """Return a client that holds a stream open (the test server keeps its pipeline) and writes a marker."""
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+        "-map", "0:v", "-c", "copy", "-f", "segment", "-segment_time", "3600", str(out_dir / "%05d.mp4"),
+    ]  # fmt: skip
+
+
+def wait_for_first_files(folder: Path, count: int, timeout: float) -> None:
+    """Wait until each of the count reference recorders has written into its first segment."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = sum(1 for d in folder.iterdir() if any(f.stat().st_size > 0 for f in d.glob("*.mp4")))
+        if started == count:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the reference ffmpegs did not all start within {timeout:.0f} s")
+
+
 def read_protocol(proc: subprocess.Popen[str], expect: str, timeout: float) -> str:
     """Read the runner's stdout until a line starting with `expect`; return the rest of it."""
     assert proc.stdout is not None
@@ -235,6 +257,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
         server_proc = psutil.Process(server.pid)
         runner: subprocess.Popen[str] | None = None
         bare: list[subprocess.Popen[bytes]] = []
+        keepers: list[subprocess.Popen[bytes]] = []
         try:
             urls = server.urls
             data_dir = work / "data"
@@ -247,13 +270,22 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
             read_protocol(runner, "READY", RUNNER_READY_TIMEOUT_S)
             appliance = Group("appliance", [psutil.Process(runner.pid)])
             reference = Group("bare")
+            # A real camera's RTSP server is always up, while the test server builds each (shared) stream's
+            # pipeline when its first client comes: keepers (not measured) hold every stream open first, so
+            # that start latency measures the recorder, not the test server.
+            for i, url in enumerate(urls, 1):
+                out = work / "keep" / str(i)
+                out.mkdir(parents=True)
+                keepers.append(subprocess.Popen(keeper_argv(url, out), stdin=subprocess.DEVNULL))
+            wait_for_first_files(work / "keep", len(urls), WARM_UP_TIMEOUT_S)
+            time.sleep(2.0)  # let the keepers' own start-up CPU settle
             server_cpu0 = _times(server_proc)
             own0, reaped0, live0 = appliance.cpu()
             t0 = time.monotonic()
             assert runner.stdin is not None
             runner.stdin.write("GO\n")
             runner.stdin.flush()
-            for i, url in enumerate(urls, 1):
+            for i, url in enumerate(urls, 1):  # the reference starts at the same moment: both pay their start-up
                 out = work / "bare" / str(i)
                 out.mkdir(parents=True)
                 proc = subprocess.Popen(bare_argv(url, out, args.segment_seconds), stdin=subprocess.DEVNULL)
@@ -317,6 +349,9 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
                 "rss_mb_per_ffmpeg": round(statistics.fmean(ffmpeg_rss) / MB, 1) if ffmpeg_rss else None,
             }
         finally:
+            for proc in keepers:
+                proc.kill()
+                proc.wait()
             for proc in bare:
                 if proc.poll() is None:
                     proc.kill()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -196,7 +196,8 @@ def segment_path(plan: RecordingPlan, name: str, closed_at: datetime) -> Path:
     the last one on which its name's time is not after closed_at: a segment named 23-59-55.mp4 that
     closed at 00:00:04 lies in yesterday's folder.
     """
-    opened = datetime.combine(closed_at.date(), datetime.strptime(name, SEGMENT_NAME).time())
+    hours, minutes, seconds = (int(part) for part in name.removesuffix(".mp4").split("-"))  # SEGMENT_NAME
+    opened = datetime.combine(closed_at.date(), time(hours, minutes, seconds))
     if opened > closed_at + CLOCK_SLACK:
         opened -= timedelta(days=1)
     return segment_dir(plan, opened.date()) / name

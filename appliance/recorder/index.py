@@ -6,6 +6,9 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
 
 from appliance.bus import EventBus, SegmentClosed
 from appliance.db.models.recordings import Segment
@@ -35,16 +38,19 @@ async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: E
         log.warning("camera %d: segment %s skipped: no complete video fragment", camera_id, path.name)
         return None
     start, end = timing(info, mtime)
-    segment, _ = await Segment.update_or_create(
-        path=str(path.relative_to(recordings_dir)),
-        defaults={
-            "camera_id": camera_id, "start": start, "end": end, "duration_s": round(info.duration_s, 3),
-            "size": info.size, "video_codec": VIDEO_CODECS.get(info.video_codec, info.video_codec),
-            "audio_codec": AUDIO_CODECS.get(info.audio_codec or "", info.audio_codec or ""),
-            "width": info.width or 0, "height": info.height or 0,
-            "keyframes": [round(k, 3) for k in info.keyframes_s], "recovered": recovered,
-        },
-    )  # fmt: skip
+    relative = str(path.relative_to(recordings_dir))
+    fields: dict[str, Any] = {
+        "camera_id": camera_id, "start": start, "end": end, "duration_s": round(info.duration_s, 3),
+        "size": info.size, "video_codec": VIDEO_CODECS.get(info.video_codec, info.video_codec),
+        "audio_codec": AUDIO_CODECS.get(info.audio_codec or "", info.audio_codec or ""),
+        "width": info.width or 0, "height": info.height or 0,
+        "keyframes": [round(k, 3) for k in info.keyframes_s], "recovered": recovered,
+    }  # fmt: skip
+    try:  # one INSERT: a path comes again only when ffmpeg rewrote a file (a restart within its second)
+        segment = await Segment.create(path=relative, **fields)
+    except IntegrityError:
+        await Segment.filter(path=relative).update(**fields)
+        segment = await Segment.get(path=relative)
     bus.publish(SegmentClosed(camera_id=camera_id, path=segment.path, start=start, duration_s=segment.duration_s,
                               size=segment.size))  # fmt: skip
     return segment

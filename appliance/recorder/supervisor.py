@@ -247,7 +247,8 @@ class CameraRecorder:
     async def _watch(self, proc: asyncio.subprocess.Process, last_progress: list[float]) -> None:
         """Kill a run whose output time stops advancing (a hung camera)."""
         while proc.returncode is None:
-            await asyncio.sleep(1.0)
+            # sleep until the run would count as stalled, not every second: 62 cameras, few wake-ups
+            await asyncio.sleep(max(0.5, last_progress[0] + self.stall_s - time.monotonic() + 0.1))
             if time.monotonic() - last_progress[0] > self.stall_s and proc.returncode is None:
                 log.warning("camera %d: no new video for %.0f s; restarting", self.plan.camera_id, self.stall_s)
                 await kill(proc)
