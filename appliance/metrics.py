@@ -20,6 +20,7 @@ from appliance.bus import EventBus
 from appliance.db.models.audit import AuditEntry
 from appliance.db.models.cameras import Camera
 from appliance.db.models.users import Role, Session, User
+from appliance.recorder.supervisor import CameraStatus, RecorderState
 
 PREFIX = "wardcam"
 
@@ -78,6 +79,32 @@ async def _cameras() -> list[Metric]:
     return [cameras]
 
 
+RECORDER_STATES = tuple(state.value for state in RecorderState)
+
+
+def _recording(statuses: Sequence[CameraStatus], now: datetime) -> list[Metric]:
+    """Per camera: its recording state, bytes written this run, restarts, bit rate, age of its last segment."""
+    state = GaugeMetricFamily(f"{PREFIX}_camera_recording_state", "1 for the state the camera's recording is in.",
+                              labels=["camera_id", "state"])  # fmt: skip
+    written = GaugeMetricFamily(f"{PREFIX}_camera_bytes_written", "Bytes the current ffmpeg run has written.",
+                                labels=["camera_id"])  # fmt: skip
+    restarts = CounterMetricFamily(f"{PREFIX}_camera_restarts", "Times the camera's ffmpeg was started again.",
+                                   labels=["camera_id"])  # fmt: skip
+    bitrate = GaugeMetricFamily(f"{PREFIX}_camera_bitrate_kbps", "Recorded bit rate, kbit/s.", labels=["camera_id"])
+    age = GaugeMetricFamily(f"{PREFIX}_camera_last_segment_age_seconds", "Seconds since the last segment closed.",
+                            labels=["camera_id"])  # fmt: skip
+    for status in statuses:
+        camera = str(status.camera_id)
+        for value in RECORDER_STATES:
+            state.add_metric([camera, value], 1.0 if status.state.value == value else 0.0)
+        written.add_metric([camera], status.bytes_written)
+        restarts.add_metric([camera], status.restarts)
+        bitrate.add_metric([camera], status.bitrate_kbps)
+        if status.last_segment_at is not None:
+            age.add_metric([camera], (now - status.last_segment_at).total_seconds())
+    return [state, written, restarts, bitrate, age]
+
+
 ADDON_STATUSES = ("disabled", "running", "failed", "broken")
 
 
@@ -96,6 +123,7 @@ async def exposition(
     session_policy: SessionPolicy,
     addon_states: Sequence[tuple[str, str]] = (),
     version: str = __version__,
+    recording: Sequence[CameraStatus] = (),
 ) -> bytes:
     """Read every figure now and return the metrics page."""
     now = datetime.now(UTC)
@@ -106,5 +134,6 @@ async def exposition(
         *_bus(bus),
         *await _cameras(),
         *_addons(addon_states),
+        *_recording(recording, now),
     ]
     return render(families)

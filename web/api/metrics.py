@@ -20,7 +20,8 @@ async def metrics(_: Principal = require(Permission.MANAGE_SYSTEM)) -> Response:
     """Return the metrics in the Prometheus text format."""
     appliance = context.appliance()
     addons = [(a.name, a.status.value) for a in appliance.addons.addons.values()]
-    body = await exposition(appliance.bus, appliance.accounts.session_policy, addons)
+    statuses = [r.status for r in appliance.recorder.recorders.values()]
+    body = await exposition(appliance.bus, appliance.accounts.session_policy, addons, recording=statuses)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

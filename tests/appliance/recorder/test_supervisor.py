@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from appliance.bus import CameraOffline, CameraOnline, Event, EventBus
 from appliance.db.models.cameras import Camera
@@ -163,6 +164,17 @@ def test_the_recording_status_is_served_in_plain_words(module_appliance: Any, rt
     while (status := admin.get(f"/api/cameras/{camera_id}/status").json())["state"] != "recording":
         assert time.monotonic() < deadline, status
         time.sleep(0.3)
+    # the same, per camera, for Prometheus
+    metrics = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(admin.get("/metrics").text)
+        for s in family.samples
+    }
+    camera = str(camera_id)
+    assert metrics[("wardcam_camera_recording_state", (("camera_id", camera), ("state", "recording")))] == 1.0
+    assert metrics[("wardcam_camera_recording_state", (("camera_id", camera), ("state", "error")))] == 0.0
+    assert metrics[("wardcam_camera_restarts_total", (("camera_id", camera),))] == 0  # a new run since the fix
+    assert (("wardcam_camera_bytes_written", (("camera_id", camera),))) in metrics
     admin.close()
 
 
