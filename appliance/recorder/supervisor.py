@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import time
 from collections import deque
@@ -33,6 +34,7 @@ HEALTHY_RUN_S = 60.0  # a run this long resets the backoff
 STALL_S = 15.0
 FIRST_PROGRESS_S = 20.0  # ffmpeg reports progress only once its output header is written
 STOP_GRACE_S = 5.0
+_OPENING = re.compile(r"\[segment @ [^\]]+\] \[info\] Opening '(?P<path>[^']+\.mp4)' for writing")
 REPLAN_DELAY_S = 1.2  # a segment's name has whole seconds: the next run must open its first one later
 
 
@@ -60,6 +62,8 @@ class CameraStatus:
     bytes_written: int = 0
     last_segment_at: datetime | None = None
     restarts: int = 0
+    writing: str | None = None  # the segment being written now ("recording now"), relative to the recordings folder
+    writing_since: datetime | None = None  # when ffmpeg opened it
 
 
 SegmentHandler = Callable[[int, Path], Awaitable[None]]
@@ -168,6 +172,7 @@ class CameraRecorder:
         watchdog.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
         self._proc = None
+        self.status.writing = self.status.writing_since = None
         tail = redact("\n".join(stderr_tail))
         if self._stopping.is_set() or self._replan:
             return
@@ -224,9 +229,21 @@ class CameraRecorder:
         async for raw in proc.stderr:
             line = raw.decode(errors="replace").rstrip()
             tail.append(line)
+            opening = _OPENING.search(line)
+            if opening is not None:
+                self._writing(Path(opening["path"]))
+                continue
             info = dump.feed(line)
             if info is not None:
                 await self._learned(proc, plan, info)
+
+    def _writing(self, path: Path) -> None:
+        """Note the segment ffmpeg has just opened: the one shown as "recording now"."""
+        try:
+            self.status.writing = str(path.relative_to(self.plan.output_dir))
+        except ValueError:
+            self.status.writing = path.name
+        self.status.writing_since = datetime.now(UTC)
 
     async def _learned(self, proc: asyncio.subprocess.Process, plan: RecordingPlan, info: StreamInfo) -> None:
         """Remember what the camera sends; restart at once if its video needs another plan (H.265's tag)."""

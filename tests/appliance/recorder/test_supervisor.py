@@ -56,6 +56,10 @@ async def test_a_camera_is_recorded_and_each_segment_indexed_with_its_real_durat
     await until(lambda: Segment.filter(camera_id=camera.id).count(), 20, "a first segment")
     status = recorder.status(camera.id)
     assert status is not None and status.state == RecorderState.RECORDING
+    # the segment being written shows as "recording now": not indexed yet, but on disk and growing
+    assert status.writing is not None and status.writing.startswith(f"{camera.id}/")
+    assert (recorder.dir / status.writing).is_file()
+    assert not await Segment.filter(path=status.writing).exists()
     segment = await Segment.filter(camera_id=camera.id).first()
     assert segment is not None
     assert 3.0 <= segment.duration_s <= 8.0
