@@ -16,7 +16,13 @@ import pytest
 
 from appliance.recorder.mp4 import UnreadableSegment, read_segment, truncate_to_complete
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg and ffprobe")
+
+@pytest.fixture(autouse=True)
+def ffmpeg_installed() -> None:
+    """These tests need ffmpeg and ffprobe: without them they fail, saying so, rather than being skipped."""
+    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+    assert not missing, f"not installed: {', '.join(missing)} (make test installs them)"
+
 
 FMP4_OPTIONS = "movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1"
 VIDEO = ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=10"]
