@@ -36,7 +36,7 @@ class Appliance:
         self.recorder = Recorder(
             settings.data_dir / "recordings", self.bus, volume_limit_bytes=settings.volume_limit_bytes
         )
-        self.storage = Storage(self.recorder.retention, self.audit)
+        self.storage = Storage(self.recorder.retention, self.audit, on_offline_after=self.recorder.set_offline_after)
         self.live = LiveService(self.bus, self.audit)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []

@@ -92,6 +92,10 @@ class Recorder:
         log.info("recordings of camera %d deleted (%d segments)", camera_id, len(rows))
         return len(rows)
 
+    def set_offline_after(self, seconds: float) -> None:
+        """Change, at once, how long a camera may fail to record before it is announced offline."""
+        self.offline_after_s = seconds
+
     def status(self, camera_id: int) -> CameraStatus | None:
         """Return one camera's recording status, if it is being recorded."""
         recorder = self.recorders.get(camera_id)

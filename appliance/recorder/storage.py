@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,12 +37,14 @@ HOUR = timedelta(hours=1)
 
 
 class StorageSettings(BaseModel):
-    """How much of the recordings volume the disk guard keeps free."""
+    """How much of the recordings volume the disk guard keeps free, and when a silent camera counts as offline."""
 
     model_config = ConfigDict(extra="forbid")
 
     min_free_pct: int = Field(default=10, ge=2, le=50, title="storage.min_free_label",
                               description="storage.min_free_help")  # fmt: skip
+    offline_after_min: int = Field(default=2, ge=1, le=120, title="storage.offline_after_label",
+                                   description="storage.offline_after_help")  # fmt: skip
 
 
 class StorageSettingsInvalid(WardCamError):
@@ -240,8 +243,10 @@ class Storage:
     """The storage settings, the disk sampler and the kept retention summary of one appliance."""
 
     def __init__(self, retention: Retention, audit: AuditLog, sample_every_s: float = SAMPLE_EVERY_S,
-                 keep_days: int = KEEP_SAMPLES_DAYS) -> None:  # fmt: skip
+                 keep_days: int = KEEP_SAMPLES_DAYS,
+                 on_offline_after: Callable[[float], None] | None = None) -> None:  # fmt: skip
         self.retention = retention
+        self.on_offline_after = on_offline_after  # given seconds: when the recorder announces a camera offline
         self.audit = audit
         self.sample_every_s = sample_every_s
         self.keep_days = keep_days
@@ -257,24 +262,31 @@ class Storage:
         except ValidationError:
             log.warning("stored storage settings are not valid; using the defaults")
             self.settings = StorageSettings()
-        self.retention.min_free_pct = self.settings.min_free_pct
+        self._apply(self.settings)
         return self.settings
+
+    def _apply(self, settings: StorageSettings) -> None:
+        self.retention.min_free_pct = settings.min_free_pct
+        if self.on_offline_after is not None:
+            self.on_offline_after(settings.offline_after_min * 60.0)
 
     async def save_settings(
         self, values: dict[str, Any], who: Principal | None = None, ip: str = ""
     ) -> StorageSettings:
         """Validate, store and apply new settings at once, and audit the change."""
-        try:
-            new = StorageSettings.model_validate(values)
+        old = self.settings
+        try:  # a form may send only the fields it shows; the others keep their values
+            new = StorageSettings.model_validate({**old.model_dump(), **values})
         except ValidationError as exc:
             raise StorageSettingsInvalid(exc) from exc
-        old = self.settings
         await Setting.update_or_create(key=SETTINGS_KEY, defaults={"value": new.model_dump(mode="json")})
         self.settings = new
-        self.retention.min_free_pct = new.min_free_pct
+        self._apply(new)
+        changed = {name: [getattr(old, name), getattr(new, name)] for name in StorageSettings.model_fields
+                   if getattr(old, name) != getattr(new, name)}  # fmt: skip
         await self.audit.record("storage.settings_changed", who=who, object_type="setting", object_id=SETTINGS_KEY,
-                                ip=ip, detail={"min_free_pct": [old.min_free_pct, new.min_free_pct]})  # fmt: skip
-        log.info("minimum free space on the recordings volume set to %s %%", new.min_free_pct)
+                                ip=ip, detail=changed)  # fmt: skip
+        log.info("storage settings: %s", ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()) or "unchanged")
         return new
 
     async def remember_pass(self, summary: RetentionSummary) -> None:

@@ -124,9 +124,25 @@ async def test_the_admin_raises_the_minimum_free_space_and_it_applies_at_once(us
     await user.should_see("13 ngày", retries=50)  # 15 GB for 1.2 GB a day
     assert card_text(user, "storage-min-free") == "25% Luôn để trống"
     assert card_text(user, "storage-days") == "13 ngày Ổ đĩa chứa được"
-    assert (await Setting.get(key="storage")).value == {"min_free_pct": 25}
+    assert (await Setting.get(key="storage")).value == {"min_free_pct": 25, "offline_after_min": 2}
     entry = await AuditEntry.get(action="storage.settings_changed")
     assert (entry.actor, entry.detail) == ("admin", {"min_free_pct": [10, 25]})
+
+
+async def test_the_admin_sets_when_a_silent_camera_counts_as_offline(user: User, add_user: AddUser) -> None:
+    await open_system_page(user, add_user)
+    assert context.appliance().recorder.offline_after_s == 120  # 2 minutes by default
+    user.find(marker="offline_after_min").clear().type("5")
+    user.find(marker="save-min-free").click()
+    await user.should_see("Đã lưu", retries=50)
+    assert context.appliance().recorder.offline_after_s == 300  # at once, no restart
+    entry = await AuditEntry.get(action="storage.settings_changed")
+    assert entry.detail == {"offline_after_min": [2, 5]}
+
+    user.find(marker="offline_after_min").clear().type("0")
+    user.find(marker="save-min-free").click()
+    await user.should_see("Phải lớn hơn hoặc bằng 1.", retries=50)
+    assert context.appliance().recorder.offline_after_s == 300
 
 
 async def test_a_minimum_out_of_range_is_refused_in_plain_words(user: User, add_user: AddUser) -> None:

@@ -157,25 +157,35 @@ def min_free_form(saved: Callable[[], object]) -> None:
     """Let an admin change the free space the disk guard keeps; applied at once."""
     storage = context.appliance().storage
     with ui.card().classes(design.CARD), ui.column().classes("w-full gap-2"):
-        ui.label(t("storage.min_free_title")).classes("font-semibold")
+        ui.label(t("storage.settings_title")).classes("font-semibold")
+        ui.label(t("storage.min_free_title")).classes("font-medium")
         ui.label(t("storage.min_free_help")).classes(design.MUTED)
         field = (
             ui.number(t("storage.min_free_label"), value=storage.settings.min_free_pct, suffix="%")
             .classes("w-full max-w-xs")
             .mark("min_free_pct")
         )
+        ui.label(t("storage.offline_after_help")).classes(design.MUTED)
+        offline = (
+            ui.number(t("storage.offline_after_label"), value=storage.settings.offline_after_min)
+            .classes("w-full max-w-xs")
+            .mark("offline_after_min")
+        )
 
         async def save() -> None:
             who = await acting(Permission.MANAGE_SYSTEM)
             if who is None:
                 return
+            values = {"min_free_pct": field.value, "offline_after_min": offline.value}
             try:
-                new = await storage.save_settings({"min_free_pct": field.value}, who, client_ip())
+                new = await storage.save_settings(values, who, client_ip())
             except StorageSettingsInvalid as exc:
-                field.error = exc.field_messages("").get("min_free_pct", t("error.field.invalid"))
+                errors = exc.field_messages("")
+                field.error = errors.get("min_free_pct")
+                offline.error = errors.get("offline_after_min")
                 ui.notify(t("storage.not_saved"), type="warning")
                 return
-            field.error = None
+            field.error = offline.error = None
             ui.notify(t("storage.saved", pct=pct(new.min_free_pct)), type="positive")
             saved()
 
