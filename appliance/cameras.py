@@ -11,12 +11,21 @@ only that site (police) no longer see those cameras until an admin files them un
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -27,8 +36,13 @@ from appliance.auth.roles import SITE_RESTRICTED
 from appliance.bus import CameraChanged, EventBus
 from appliance.db.models.cameras import AudioPolicy, Camera, Site
 from appliance.db.models.recordings import EvidenceLock
+from appliance.db.models.settings import Setting
 from appliance.errors import NotFound, WardCamError
 from appliance.i18n import t
+from appliance.recorder.failures import FailureKind
+from appliance.recorder.probe import ProbeFailed, probe
+from appliance.recorder.streams import StreamInfo
+from appliance.validation import field_errors
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +135,22 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def url_with_credentials(url: str, username: str, password: str) -> str:
+    """Return the URL with the username and password percent-encoded in it (@ : / # % included)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    if not username and not password:
+        return urlunsplit(parts._replace(netloc=host))
+    userinfo = quote(username, safe="")
+    if password:
+        userinfo += ":" + quote(password, safe="")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
 def stream_url_with_credentials(camera: Camera, *, sub: bool = False) -> str:
     """Return the camera's main (or sub) stream URL with its username and password percent-encoded in it."""
     url = camera.sub_url if sub and camera.sub_url else camera.main_url
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    if not camera.username and not camera.password:
-        return urlunsplit(parts._replace(netloc=host))
-    userinfo = quote(camera.username, safe="")
-    if camera.password:
-        userinfo += ":" + quote(camera.password, safe="")
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+    return url_with_credentials(url, camera.username, camera.password)
 
 
 def _stream_url(value: str) -> str:
@@ -410,3 +429,133 @@ class Cameras:
                                 detail={"name": camera.name})  # fmt: skip
         self.bus.publish(CameraChanged(camera_id=camera_id, change="deleted"))
         log.info("camera %s deleted by %s", camera.name, who.username)
+
+    async def save_map_settings(self, values: dict[str, Any], *, who: Principal, ip: str = "") -> MapSettings:
+        """Validate and store where the sites map gets its tiles; audit the change."""
+        return await _save_map_settings(values, self.audit, who=who, ip=ip)
+
+
+# --- "Test connection" -------------------------------------------------------------------------
+
+PROBE_LIMIT_S = 10.0
+
+
+class ConnectionTest(_Input):
+    """A camera form's current stream settings to try; a blank password means the stored camera's one."""
+
+    camera_id: int | None = Field(default=None, title="Camera", description="The camera being edited, if any")
+    main_url: StreamUrl = Field(title="Main stream URL")
+    sub_url: OptionalStreamUrl = Field(default="", title="Sub stream URL")
+    username: Username = Field(default="", title="Username")
+    password: Password | None = Field(default=None, title="Password", description="Blank: the stored one")
+    clear_password: bool = Field(default=False, description="Try without the stored password")
+
+
+@dataclass(frozen=True)
+class StreamCheck:
+    """What one stream answered: its codecs, size and frame rate, or in a word why it could not be read."""
+
+    info: StreamInfo | None = None
+    failure: FailureKind | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """The answers of a camera's main stream and, when it has one, its sub stream."""
+
+    main: StreamCheck
+    sub: StreamCheck | None = None
+
+
+async def _check(url: str, limit_s: float) -> StreamCheck:
+    try:
+        return StreamCheck(info=await probe(url, limit_s))
+    except ProbeFailed as exc:
+        log.info("connection test failed: %s", exc.kind)  # exc.detail may name the host; never the password
+        return StreamCheck(failure=exc.kind)
+
+
+async def try_connection(data: ConnectionTest, limit_s: float = PROBE_LIMIT_S) -> ConnectionReport:
+    """Probe the main and sub streams at once, each for at most limit_s; the password never leaves here."""
+    password = data.password or ""
+    if not password and not data.clear_password and data.camera_id is not None:
+        stored = await Camera.get_or_none(id=data.camera_id).only("id", "password")
+        if stored is None:
+            raise NotFound()
+        password = stored.password
+    urls = [url_with_credentials(data.main_url, data.username, password)]
+    if data.sub_url:
+        urls.append(url_with_credentials(data.sub_url, data.username, password))
+    checks = await asyncio.gather(*(_check(url, limit_s) for url in urls))
+    return ConnectionReport(main=checks[0], sub=checks[1] if len(checks) > 1 else None)
+
+
+# --- the map -----------------------------------------------------------------------------------
+
+MAP_SETTINGS_KEY = "map"
+TILE_PLACEHOLDERS = ("{z}", "{x}", "{y}")
+
+
+def _tile_url(value: str) -> str:
+    """Accept an empty value (no tiles) or an http(s) URL template with {z}, {x} and {y}."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not all(p in value for p in TILE_PLACEHOLDERS):
+        # the web layer translates "error.field.tile_url_invalid"; pydantic's own message stays plain
+        raise PydanticCustomError("tile_url_invalid", "not an http(s) tile URL template with z, x and y")
+    return value
+
+
+TileUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=URL_MAX_LENGTH, pattern=NO_CONTROL_CHARACTERS),
+    AfterValidator(_tile_url),
+]
+
+
+class MapSettings(BaseModel):
+    """Where the sites map gets its background tiles; none by default, for an appliance without internet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tile_url: TileUrl = Field(default="", title="sites.map.tile_url", description="sites.map.tile_url_help")
+    attribution: str = Field(default="", max_length=300, pattern=NO_CONTROL_CHARACTERS,
+                             title="sites.map.attribution", description="sites.map.attribution_help")  # fmt: skip
+
+
+class MapSettingsInvalid(WardCamError):
+    """A map setting did not validate; each field gets its own translated message."""
+
+    key = "error.invalid_request"
+    status = 422
+
+    def __init__(self, errors: ValidationError) -> None:
+        super().__init__()
+        self.errors = errors.errors()
+
+    def field_messages(self, message: str, lang: str | None = None) -> dict[str, str]:
+        """Return one translated message per field that did not validate."""
+        return field_errors(self.errors, lang)
+
+
+async def map_settings() -> MapSettings:
+    """Return the stored map settings (the defaults when none are stored or they no longer validate)."""
+    row = await Setting.get_or_none(key=MAP_SETTINGS_KEY)
+    try:
+        return MapSettings.model_validate(row.value if row else {})
+    except ValidationError:
+        log.warning("stored map settings are not valid; using the defaults")
+        return MapSettings()
+
+
+async def _save_map_settings(values: dict[str, Any], audit: AuditLog, *, who: Principal, ip: str = "") -> MapSettings:
+    """Validate and store the map settings, and audit the change."""
+    try:
+        new = MapSettings.model_validate(values)
+    except ValidationError as exc:
+        raise MapSettingsInvalid(exc) from exc
+    await Setting.update_or_create(key=MAP_SETTINGS_KEY, defaults={"value": new.model_dump(mode="json")})
+    await audit.record("map.settings_changed", who=who, object_type="setting", object_id=MAP_SETTINGS_KEY, ip=ip,
+                       detail={"tile_url": new.tile_url})  # fmt: skip
+    return new

@@ -20,6 +20,7 @@ class NavEntry:
 NAV: list[NavEntry] = [
     NavEntry("/", "dashboard", "nav.dashboard", Permission.VIEW_LIVE),
     NavEntry("/cameras", "videocam", "nav.cameras", Permission.MANAGE_CAMERAS),
+    NavEntry("/sites", "place", "nav.sites", Permission.MANAGE_CAMERAS),
     NavEntry("/recordings", "video_library", "nav.recordings", Permission.VIEW_PLAYBACK),
     NavEntry("/events", "notifications_active", "nav.events", Permission.VIEW_EVENTS),
     NavEntry("/requests", "gavel", "nav.requests", Permission.REQUEST_FOOTAGE),

@@ -30,6 +30,7 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/": ALL,
     "/account": ALL,
     "/cameras": ADMIN,
+    "/sites": ADMIN,
     "/recordings": {Role.ADMIN, Role.OPERATOR, Role.POLICE},
     "/events": {Role.ADMIN, Role.OPERATOR},
     "/requests": {Role.ADMIN, Role.POLICE},
@@ -64,6 +65,15 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     ("PATCH", "/api/cameras/{camera_id}"): ADMIN,
     ("DELETE", "/api/cameras/{camera_id}"): ADMIN,
     "/api/cameras/{camera_id}/status": ALL,
+    "/live/{camera_id}": ALL,  # live view: police reach only the cameras of their sites
+    "/api/cameras/{camera_id}/frame.jpg": ALL,
+    "/api/cameras/{camera_id}/live": ALL,  # websocket; a plain GET finds no route (404)
+    "/api/live/frames": ALL,  # websocket of the live grid
+    "/static/{path:path}": ALL,  # the panel's own scripts and styles
+    "/api/cameras/test": ADMIN,  # probes a stream with the stored password
+    "/api/cameras.csv": ADMIN,  # GET exports, POST previews or imports
+    ("GET", "/api/sites/map"): ALL,  # the map's tile settings
+    ("PUT", "/api/sites/map"): ADMIN,
 }
 
 

@@ -1,4 +1,7 @@
-"""/api/sites: the street points cameras are filed under; everyone who watches live reads, admins change."""
+"""/api/sites: the street points cameras are filed under; everyone who watches live reads, admins change.
+
+/api/sites/map holds where the sites map gets its tiles (none by default: the appliance may have no internet).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pydantic import BaseModel
 from appliance import cameras
 from appliance.auth.principal import Principal
 from appliance.auth.roles import Permission
-from appliance.cameras import SiteInput, SitePatch
+from appliance.cameras import MapSettings, SiteInput, SitePatch
 from appliance.db.models.cameras import Site
 from web import context
 from web.access import declare, require
@@ -60,6 +63,20 @@ async def create_site(
     return SiteOut.of(await service().create_site(body, who=who, ip=context.client_ip(request)))
 
 
+@router.get("/map")
+async def get_map_settings(who: Principal = require(Permission.VIEW_LIVE)) -> MapSettings:
+    """Return where the sites map gets its background tiles (an empty tile_url: no tiles)."""
+    return await cameras.map_settings()
+
+
+@router.put("/map")
+async def put_map_settings(
+    body: MapSettings, request: Request, who: Principal = require(Permission.MANAGE_CAMERAS)
+) -> MapSettings:
+    """Set the map's tile URL template (http(s) with {z}, {x} and {y}) and its attribution, or clear them."""
+    return await service().save_map_settings(body.model_dump(), who=who, ip=context.client_ip(request))
+
+
 @router.get("/{site_id}")
 async def get_site(site_id: int, who: Principal = require(Permission.VIEW_LIVE)) -> SiteOut:
     """Return one site."""
@@ -82,4 +99,5 @@ async def delete_site(site_id: int, request: Request, who: Principal = require(P
 
 # Declared for readers; writes also need MANAGE_CAMERAS, which require() checks per endpoint (403).
 declare("/api/sites", Permission.VIEW_LIVE)
+declare("/api/sites/map", Permission.VIEW_LIVE)
 declare("/api/sites/{site_id}", Permission.VIEW_LIVE)

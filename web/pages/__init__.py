@@ -1,16 +1,33 @@
 """Every page of the panel; importing this module registers them all."""
 
-from web.pages import account, addons, audit, dashboard, errors, login, onboarding, placeholders, system, users
+from web.pages import (
+    account,
+    addons,
+    audit,
+    cameras,
+    dashboard,
+    errors,
+    live,
+    login,
+    onboarding,
+    placeholders,
+    sites,
+    system,
+    users,
+)
 
 __all__ = [
     "account",
     "addons",
     "audit",
+    "cameras",
     "dashboard",
     "errors",
+    "live",
     "login",
     "onboarding",
     "placeholders",
+    "sites",
     "system",
     "users",
 ]

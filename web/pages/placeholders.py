@@ -11,7 +11,6 @@ from web.access import page
 from web.theme import frame
 
 COMING: list[tuple[str, Permission, str, str]] = [
-    ("/cameras", Permission.MANAGE_CAMERAS, "nav.cameras", "videocam"),
     ("/recordings", Permission.VIEW_PLAYBACK, "nav.recordings", "video_library"),
     ("/events", Permission.VIEW_EVENTS, "nav.events", "notifications_active"),
     ("/requests", Permission.REQUEST_FOOTAGE, "nav.requests", "gavel"),

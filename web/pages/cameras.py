@@ -1,0 +1,535 @@
+"""/cameras: admins add, edit, test and delete cameras, and move them in and out of a spreadsheet.
+
+A camera's password is write-only here as everywhere: the form never holds the stored one, and a blank
+password field keeps it. /cameras?site=ID lists one site's cameras (the sites map links here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from nicegui import ui
+from pydantic import ValidationError
+
+from appliance import camera_csv
+from appliance.auth.roles import Permission
+from appliance.cameras import (
+    CameraHasEvidence,
+    CameraInput,
+    CameraPatch,
+    ConnectionReport,
+    ConnectionTest,
+    FieldError,
+    StreamCheck,
+    try_connection,
+    without_credentials,
+)
+from appliance.db.models.cameras import AudioPolicy, Camera, Site
+from appliance.errors import WardCamError
+from appliance.i18n import t
+from appliance.recorder.supervisor import CameraStatus, RecorderState
+from appliance.validation import field_errors
+from web import context, design
+from web.access import page
+from web.guard import acting, client_ip
+from web.theme import frame
+
+FIELDS = ("name", "site_id", "main_url", "sub_url", "username", "password", "enabled", "retention_days", "audio_policy")
+COLUMN_LABEL = {"name": "field.camera_name", "site": "field.camera_site", "site_id": "field.camera_site",
+                "main_url": "field.camera_main_url", "sub_url": "field.camera_sub_url",
+                "username": "field.camera_username", "password": "field.camera_password",
+                "enabled": "field.camera_enabled", "retention_days": "field.camera_retention_days",
+                "audio_policy": "field.camera_audio_policy"}  # fmt: skip
+CODEC_NAMES = {"h264": "H.264", "hevc": "H.265", "aac": "AAC", "pcm_alaw": "G.711 A-law", "pcm_mulaw": "G.711 µ-law"}
+NO_SITE = 0  # the site select's value for "no site"
+STATUS_EVERY_S = 3.0
+EXPORT = "/api/cameras.csv"
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+class Health(StrEnum):
+    """Whether a camera records, in the four cases a person distinguishes."""
+
+    RECORDING = "recording"
+    STARTING = "starting"  # connecting for the first time, not failing yet
+    OFFLINE = "offline"
+    DISABLED = "disabled"
+
+
+def camera_health(camera: Camera, status: CameraStatus | None) -> Health:
+    """Return a camera's health from its recorder's status."""
+    if not camera.enabled:
+        return Health.DISABLED
+    if status is None:
+        return Health.STARTING
+    if status.state == RecorderState.RECORDING:
+        return Health.RECORDING
+    if status.failing_since is not None or status.state in (RecorderState.ERROR, RecorderState.RECONNECTING):
+        return Health.OFFLINE
+    return Health.STARTING
+
+
+def recorder_status(camera: Camera) -> CameraStatus | None:
+    """Return the recorder's status of one camera (None while it is not being recorded)."""
+    return context.appliance().recorder.status(camera.id)
+
+
+def status_badge(camera: Camera) -> None:
+    """Show whether the camera records, and if it does not, since when and why, in plain words."""
+    status = recorder_status(camera)
+    health = camera_health(camera, status)
+    if health == Health.DISABLED:
+        ui.badge(t("cameras.status.disabled"), color="grey-6")
+    elif health == Health.RECORDING:
+        ui.badge(t("recorder.state.recording"), color="positive")
+    elif health == Health.OFFLINE and status is not None:
+        since = (status.failing_since or status.since).astimezone().strftime("%H:%M")
+        ui.badge(t("recorder.offline_since", time=since), color="negative")
+        if status.error:
+            ui.label(t(f"recorder.failure.{status.error}")).classes("text-xs text-negative max-w-xs")
+    else:
+        state = status.state.value if status is not None else "connecting"
+        ui.badge(t(f"recorder.state.{state}"), color="grey-7")
+
+
+def codec_name(codec: str | None) -> str:
+    """Return a codec's usual name (H.264 rather than h264)."""
+    return CODEC_NAMES.get(codec or "", (codec or "").upper())
+
+
+def stream_summary(video: str | None, width: int | None, height: int | None, fps: float | None,
+                   audio: str | None) -> str:  # fmt: skip
+    """Return 'H.264 · 640×360 · 10 fps · Audio: AAC' in the user's language."""
+    parts = [codec_name(video)]
+    if width and height:
+        parts.append(f"{width}×{height}")
+    if fps:
+        parts.append(t("cameras.test.fps", fps=f"{fps:.3g}"))
+    parts.append(t("cameras.test.audio", codec=codec_name(audio)) if audio else t("cameras.test.no_audio"))
+    return " · ".join(parts)
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def _site_param(site: str) -> int | None:
+    return int(site) if site.isdigit() else None
+
+
+@page("/cameras", Permission.MANAGE_CAMERAS)
+async def cameras_page(site: str = "") -> None:
+    """List the cameras with their status; add, edit, test, delete, export and import them."""
+    sites = {s.id: s.name for s in await Site.all()}
+    selected = _site_param(site)
+    view = CameraList(selected if selected in sites else None)
+    with frame("nav.cameras"):
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.button(t("cameras.add"), icon="add", on_click=lambda: camera_dialog(None, view.refresh)).mark(
+                "add-camera"
+            )
+            export = ui.button(t("cameras.csv.export"), icon="download", on_click=lambda: ui.download.from_url(EXPORT))
+            export.props("outline").mark("export-csv")
+            ui.button(t("cameras.csv.import"), icon="upload_file", on_click=lambda: import_dialog(view.refresh)).props(
+                "outline"
+            ).mark("import-csv")
+            ui.space()
+            ui.select({NO_SITE: t("cameras.all_sites"), **sites}, value=view.site_id or NO_SITE,
+                      label=t("cameras.filter_site"), on_change=lambda e: view.filter(e.value)).classes(
+                "min-w-[14rem]").mark("site-filter")  # fmt: skip
+        await view.draw()
+    ui.timer(STATUS_EVERY_S, view.update_status)
+
+
+class CameraList:
+    """The camera cards, filtered by site, whose status badges follow the recorder."""
+
+    def __init__(self, site_id: int | None) -> None:
+        self.site_id = site_id
+        self.slots: dict[int, tuple[Camera, ui.element, tuple[Any, ...]]] = {}
+        self.container: ui.column | None = None
+
+    async def draw(self) -> None:
+        """Draw the list where the page is being built."""
+        self.container = ui.column().classes("w-full gap-2")
+        await self.fill()
+
+    async def filter(self, site_id: int | None) -> None:
+        """Show one site's cameras (or all), and keep the choice in the address."""
+        self.site_id = site_id or None
+        ui.navigate.history.replace(f"/cameras?site={self.site_id}" if self.site_id else "/cameras")
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Read the cameras again and redraw the list."""
+        if self.container is not None:
+            self.container.clear()
+            await self.fill()
+
+    async def fill(self) -> None:
+        assert self.container is not None
+        query = Camera.all().prefetch_related("site")
+        if self.site_id:
+            query = query.filter(site_id=self.site_id)
+        cameras = await query
+        self.slots.clear()
+        with self.container:
+            if not cameras:
+                ui.label(t("cameras.none_here" if self.site_id else "cameras.none")).classes(design.MUTED)
+            for camera in cameras:
+                self.card(camera)
+
+    def card(self, camera: Camera) -> None:
+        with (
+            ui.card().classes("w-full").props(f"data-camera={camera.id}"),
+            ui.row().classes("w-full items-center gap-3 no-wrap"),
+        ):
+            ui.icon("videocam" if camera.enabled else "videocam_off").classes("text-2xl text-grey-7")
+            with ui.column().classes("gap-0 grow min-w-0"):
+                ui.label(camera.name).classes("font-semibold")
+                site = camera.site.name if camera.site else t("cameras.no_site")
+                ui.label(f"{site} · {without_credentials(camera.main_url)}").classes(design.MUTED + " truncate")
+                if camera.stream_video_codec:
+                    ui.label(
+                        stream_summary(
+                            camera.stream_video_codec,
+                            camera.stream_width,
+                            camera.stream_height,
+                            None,
+                            camera.stream_audio_codec,
+                        )
+                    ).classes(design.MUTED)
+            slot = ui.column().classes("items-end gap-0")
+            with slot:
+                status_badge(camera)
+            self.slots[camera.id] = (camera, slot, self._state(camera))
+            ui.button(icon="edit", on_click=lambda c=camera: camera_dialog(c, self.refresh)).props(
+                f'flat round aria-label="{t("cameras.edit")}"'
+            ).mark(f"edit-{camera.id}")
+            ui.button(icon="delete", on_click=lambda c=camera: delete_dialog(c, self.refresh)).props(
+                f'flat round color=negative aria-label="{t("cameras.delete")}"'
+            ).mark(f"delete-{camera.id}")
+
+    @staticmethod
+    def _state(camera: Camera) -> tuple[Any, ...]:
+        status = recorder_status(camera)
+        if status is None:
+            return (camera.enabled,)
+        return camera.enabled, status.state, status.failing_since, status.error
+
+    def update_status(self) -> None:
+        """Redraw the badges whose camera changed state since they were drawn."""
+        for camera_id, (camera, slot, drawn) in list(self.slots.items()):
+            state = self._state(camera)
+            if state != drawn:
+                slot.clear()
+                with slot:
+                    status_badge(camera)
+                self.slots[camera_id] = (camera, slot, state)
+
+
+# --- add and edit --------------------------------------------------------------------------------
+
+
+def audio_options() -> dict[str, str]:
+    """Return the audio policies with their translated names."""
+    return {policy.value: t(f"cameras.audio.{policy.value}") for policy in AudioPolicy}
+
+
+def _number(value: object) -> object:
+    """Return a whole number as an int (ui.number gives floats); anything else as it is, for pydantic."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+async def camera_dialog(camera: Camera | None, done: Callable[[], Any]) -> None:
+    """Ask for a camera's settings, try its streams, and save it."""
+    sites = {NO_SITE: t("cameras.no_site"), **{s.id: s.name for s in await Site.all()}}
+    site_id = camera.site_id if camera is not None else None  # type: ignore[attr-defined]
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-xl"):
+        title = t("cameras.edit_title", name=camera.name) if camera else t("cameras.add")
+        ui.label(title).classes(design.H2)
+        inputs: dict[str, Any] = {
+            "name": ui.input(t("field.camera_name"), value=camera.name if camera else "").mark("name"),
+            "site_id": ui.select(sites, label=t("field.camera_site"), value=site_id or NO_SITE).mark("site"),
+            "main_url": ui.input(t("field.camera_main_url"), value=camera.main_url if camera else "",
+                                 placeholder="rtsp://192.168.1.64:554/Streaming/Channels/101").mark("main_url"),
+            "sub_url": ui.input(t("field.camera_sub_url"), value=camera.sub_url if camera else "",
+                                placeholder="rtsp://192.168.1.64:554/Streaming/Channels/102").props(
+                f'hint="{t("cameras.hint.sub_url")}"').mark("sub_url"),
+            "username": ui.input(t("field.camera_username"), value=camera.username if camera else "").props(
+                "autocomplete=off").mark("username"),
+            "password": ui.input(t("field.camera_password"), password=True, password_toggle_button=True).props(
+                "autocomplete=new-password").mark("password"),
+        }  # fmt: skip
+        if camera is not None:
+            hint = t("cameras.hint.password_kept") if camera.password else t("cameras.hint.password_none")
+            ui.label(hint).classes(design.MUTED).mark("password-hint")
+        clear_password = ui.checkbox(t("cameras.clear_password")).mark("clear_password")
+        clear_password.set_visibility(bool(camera and camera.password))
+        with ui.row().classes("w-full items-start gap-4"):
+            inputs["retention_days"] = (
+                ui.number(
+                    t("field.camera_retention_days"),
+                    value=camera.retention_days if camera else 30,
+                    min=1,
+                    max=3650,
+                    step=1,
+                    format="%d",
+                )
+                .classes("w-40")
+                .mark("retention_days")
+            )
+            inputs["audio_policy"] = (
+                ui.select(
+                    audio_options(),
+                    label=t("field.camera_audio_policy"),
+                    value=(camera.audio_policy if camera else AudioPolicy.COPY).value,
+                )
+                .classes("grow")
+                .mark("audio_policy")
+            )
+        inputs["enabled"] = ui.switch(t("field.camera_enabled"), value=camera.enabled if camera else True).mark(
+            "enabled"
+        )
+        for element in inputs.values():
+            if isinstance(element, ui.input | ui.select):
+                element.classes(design.FORM_FIELD)
+        result = ui.column().classes("w-full gap-1").mark("test-result")
+
+        def values() -> dict[str, Any]:
+            given = {name: element.value for name, element in inputs.items()}
+            given["site_id"] = given["site_id"] or None
+            given["password"] = given["password"] or None
+            given["retention_days"] = _number(given["retention_days"])
+            for required in ("name", "main_url"):
+                if not (given[required] or "").strip():
+                    del given[required]  # reads as missing
+            return given
+
+        def show_errors(errors: dict[str, str]) -> None:
+            for name, element in inputs.items():
+                element.error = errors.get(name)
+
+        async def test() -> None:
+            if await acting(Permission.MANAGE_CAMERAS) is None:
+                return
+            given = values()
+            trial = {k: given[k] for k in ("main_url", "sub_url", "username") if given.get(k) is not None}
+            try:
+                data = ConnectionTest.model_validate({**trial, "password": given["password"],
+                                                     "camera_id": camera.id if camera else None,
+                                                     "clear_password": clear_password.value})  # fmt: skip
+            except ValidationError as exc:
+                show_errors(field_errors(exc.errors()))
+                return
+            show_errors({})
+            result.clear()
+            with result, ui.row().classes("items-center gap-2"):
+                ui.spinner(size="sm")
+                ui.label(t("cameras.test.running")).classes(design.MUTED)
+            test_button.props("loading")
+            try:
+                report = await try_connection(data)
+            finally:
+                test_button.props(remove="loading")
+            result.clear()
+            with result:
+                show_report(report)
+
+        async def save() -> None:
+            who = await acting(Permission.MANAGE_CAMERAS)
+            if who is None:
+                return
+            try:
+                data = CameraInput.model_validate(values())
+            except ValidationError as exc:
+                show_errors(field_errors(exc.errors()))
+                return
+            show_errors({})
+            service = context.appliance().cameras
+            try:
+                if camera is None:
+                    await service.create_camera(data, who=who, ip=client_ip())
+                else:
+                    fields = data.model_dump(exclude={"password"})
+                    patch = CameraPatch(**fields, password=data.password, clear_password=clear_password.value)
+                    await service.update_camera(camera.id, patch, who=who, ip=client_ip())
+            except FieldError as exc:
+                show_errors({exc.field: t(exc.key, **exc.params)})
+                return
+            except WardCamError as exc:
+                ui.notify(t(exc.key, **exc.params), type="negative")
+                return
+            ui.notify(t("cameras.saved", name=data.name), type="positive")
+            dialog.close()
+            await done()
+
+        with ui.row().classes("w-full items-center"):
+            test_button = (
+                ui.button(t("cameras.test.button"), icon="network_check", on_click=test)
+                .props("outline")
+                .mark("test-connection")
+            )
+            ui.space()
+            ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
+            ui.button(t("action.save"), on_click=save).mark("save-camera")
+    dialog.open()
+
+
+def show_report(report: ConnectionReport) -> None:
+    """Show what each stream answered, or why it could not be read."""
+    show_check(t("cameras.test.main"), report.main)
+    if report.sub is not None:
+        show_check(t("cameras.test.sub"), report.sub)
+
+
+def show_check(which: str, check: StreamCheck) -> None:
+    with ui.row().classes("items-center gap-2 no-wrap"):
+        if check.info is not None:
+            info = check.info
+            ui.icon("check_circle", color="positive").classes("text-xl")
+            summary = stream_summary(info.video_codec, info.width, info.height, info.fps, info.audio_codec)
+            ui.label(f"{which}: {summary}")
+        else:
+            ui.icon("error", color="negative").classes("text-xl")
+            kind = check.failure or "unknown"
+            ui.label(f"{which}: {t(f'recorder.failure.{kind}')}").classes("text-negative")
+
+
+# --- delete --------------------------------------------------------------------------------------
+
+
+def delete_dialog(camera: Camera, done: Callable[[], Any]) -> None:
+    """Ask whether to keep the camera's recordings, then delete the camera."""
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        ui.label(t("cameras.delete_title", name=camera.name)).classes(design.H2)
+        choice = ui.radio({"keep": t("cameras.delete_keep"), "delete": t("cameras.delete_recordings")},
+                          value="keep").mark("recordings")  # fmt: skip
+
+        async def confirm() -> None:
+            who = await acting(Permission.MANAGE_CAMERAS)
+            if who is None:
+                return
+            appliance = context.appliance()
+            try:
+                await appliance.cameras.delete_camera(camera.id, who=who, ip=client_ip())
+            except CameraHasEvidence as exc:
+                ui.notify(t(exc.key, **exc.params), type="negative", multi_line=True)
+                return
+            except WardCamError as exc:
+                ui.notify(t(exc.key, **exc.params), type="negative")
+                return
+            if choice.value == "delete":
+                await appliance.recorder.delete_recordings(camera.id)
+                ui.notify(t("cameras.deleted_with_recordings", name=camera.name), type="positive")
+            else:
+                ui.notify(t("cameras.deleted", name=camera.name), type="positive")
+            dialog.close()
+            await done()
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
+            ui.button(t("cameras.delete"), on_click=confirm).props("color=negative").mark("confirm-delete")
+    dialog.open()
+
+
+# --- CSV import ----------------------------------------------------------------------------------
+
+
+def column_label(column: str) -> str:
+    """Return a CSV column's name as the form calls it."""
+    return t(COLUMN_LABEL[column]) if column in COLUMN_LABEL else column
+
+
+def row_outcome(row: camera_csv.ImportRow) -> tuple[str, str]:
+    """Return what importing a row does, in words, and the colour class to show it in."""
+    if row.action == "add":
+        return t("cameras.csv.will_add"), "text-positive"
+    if row.action == "update":
+        return t("cameras.csv.will_update", fields=", ".join(column_label(c) for c in row.changes)), "text-primary"
+    if row.action == "unchanged":
+        return t("cameras.csv.unchanged"), "text-grey-7"
+    problems = "; ".join(f"{column_label(p.column)}: {p.text()}" if p.column else p.text() for p in row.problems)
+    return problems, "text-negative"
+
+
+def import_dialog(done: Callable[[], Any]) -> None:
+    """Upload a CSV file, preview it row by row, then save its valid rows."""
+    content: list[bytes] = []
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-4xl"):
+        ui.label(t("cameras.csv.import_title")).classes(design.H2)
+        ui.label(t("cameras.csv.columns", columns=", ".join(camera_csv.COLUMNS))).classes(design.MUTED)
+        ui.label(t("cameras.csv.rules")).classes(design.MUTED)
+        ui.label(t("cameras.csv.policy")).classes("text-sm font-semibold")
+
+        async def uploaded(e: Any) -> None:
+            content[:] = [await e.file.read()]
+            await preview()
+
+        ui.upload(label=t("cameras.csv.choose_file"), on_upload=uploaded, auto_upload=True,
+                  max_file_size=camera_csv.MAX_BYTES).props('accept=".csv,text/csv,text/plain"').classes(
+            "w-full").mark("csv-file")  # fmt: skip
+        table = ui.column().classes("w-full gap-1")
+
+        async def preview() -> None:
+            table.clear()
+            commit_button.disable()
+            try:
+                plan = await camera_csv.plan_import(content[0])
+            except camera_csv.CsvUnreadable as exc:
+                with table:
+                    ui.label(t(exc.key, **exc.params)).classes("text-negative")
+                return
+            with table:
+                draw_preview(plan)
+            count = len(plan.to_save)
+            commit_button.set_text(t("cameras.csv.import_n", count=count))
+            commit_button.set_enabled(count > 0)
+
+        async def commit() -> None:
+            who = await acting(Permission.MANAGE_CAMERAS)
+            if who is None or not content:
+                return
+            try:
+                plan = await camera_csv.plan_import(content[0])
+            except camera_csv.CsvUnreadable as exc:
+                ui.notify(t(exc.key, **exc.params), type="negative")
+                return
+            saved = await camera_csv.apply_import(plan, context.appliance().cameras, who=who, ip=client_ip())
+            ui.notify(t("cameras.csv.done", added=saved.added, updated=saved.updated, sites=saved.sites_added),
+                      type="positive", multi_line=True)  # fmt: skip
+            await done()
+            if saved.failed:
+                table.clear()
+                with table:
+                    draw_preview(camera_csv.ImportPlan(rows=saved.failed))
+                commit_button.disable()
+            else:
+                dialog.close()
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button(t("action.close"), on_click=dialog.close).props("flat")
+            commit_button = ui.button(t("cameras.csv.import_n", count=0), icon="playlist_add", on_click=commit).mark(
+                "commit-import"
+            )
+            commit_button.disable()
+    dialog.open()
+
+
+def draw_preview(plan: camera_csv.ImportPlan) -> None:
+    """Show every row of an import with what it will do or what is wrong with it."""
+    ui.label(t("cameras.csv.summary", to_save=len(plan.to_save), errors=len(plan.with_errors))).classes("font-semibold")
+    if plan.ignored_columns:
+        ui.label(t("cameras.csv.ignored_columns", columns=", ".join(plan.ignored_columns))).classes(design.MUTED)
+    with ui.grid(columns="auto minmax(8rem,1fr) minmax(8rem,1fr) 2fr").classes("w-full gap-x-4 gap-y-1 text-sm"):
+        for key in ("cameras.csv.line", "field.camera_name", "field.camera_site", "cameras.csv.outcome"):
+            ui.label(t(key)).classes("font-semibold text-grey-8")
+        for row in plan.rows:
+            ui.label(str(row.line))
+            ui.label(row.name or "—")
+            ui.label(f"{row.site} ({t('cameras.csv.new_site')})" if row.new_site else row.site or "—")
+            text, colour = row_outcome(row)
+            ui.label(text).classes(colour).props(f"data-line={row.line}")
