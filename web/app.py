@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,7 +14,7 @@ from nicegui import app, ui
 from appliance import i18n
 from appliance.app import Appliance
 from web import context
-from web.access import register_pages, undeclared_routes
+from web.access import AUTHENTICATED, declare, register_pages, undeclared_routes
 from web.api import ROUTERS
 from web.api.errors import install_error_handlers
 from web.middleware import AuthMiddleware
@@ -21,6 +22,7 @@ from web.middleware import AuthMiddleware
 log = logging.getLogger(__name__)
 
 FAVICON = "📹"
+STATIC_DIR = Path(__file__).with_name("static")  # the panel's own scripts and styles (no CDN)
 
 
 def mount(appliance: Appliance) -> None:
@@ -39,6 +41,9 @@ def mount(appliance: Appliance) -> None:
     errors.install()
     for router in ROUTERS:
         app.include_router(router)
+    if not any(getattr(route, "path", None) == "/static/{path:path}" for route in app.routes):
+        app.add_static_files("/static", STATIC_DIR)
+    declare("/static/{path:path}", AUTHENTICATED)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
     addon_host.attach(app, appliance.addons)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import ffmpeg
 
 from appliance.errors import WardCamError
-from appliance.live.worker import READ_CHUNK, STALL_S, StreamsProvider, Worker, input_options
+from appliance.live.worker import READ_CHUNK, STALL_S, LiveState, StreamsProvider, Worker, input_options
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +170,14 @@ class FrameSource(Worker):
         return unsubscribe
 
     async def next_frame(self, timeout_s: float) -> Frame | None:
-        """Return the latest frame, waiting up to timeout_s for a first one."""
+        """Return the latest frame, waiting up to timeout_s for a first one; None at once if the camera fails."""
         self.want()
         deadline = time.monotonic() + timeout_s
         self.viewers += 1  # a viewer while it waits, so that the idle reaper leaves the source running
         try:
             while self.latest is None:
+                if self.state == LiveState.FAILING:
+                    return None  # `error` says why
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
@@ -188,6 +190,9 @@ class FrameSource(Worker):
         finally:
             self.viewers -= 1
             self.wanted_at = time.monotonic()
+
+    def run_failed(self) -> None:
+        self._new_frame.set()  # wake whoever waits for a first frame: there will be none for now
 
     async def consume(self, stdout: asyncio.StreamReader) -> None:
         splitter = JpegSplitter()

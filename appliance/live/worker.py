@@ -142,6 +142,9 @@ class Worker:
     def run_started(self) -> None:
         """Forget what a previous run left half done."""
 
+    def run_failed(self) -> None:
+        """React to a run that ended (the state is FAILING and `error` says why)."""
+
     def produced(self) -> None:
         """Note that the run delivered something: it is live, and not stalled."""
         self._last_output = time.monotonic()
@@ -163,6 +166,7 @@ class Worker:
             if self._stopping.is_set():
                 return
             self.state = LiveState.FAILING
+            self.run_failed()
             delay = self.backoff.next(time.monotonic() - started)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import addons, audit, auth, cameras, health, metrics, schema, sites, storage, users
+from web.api import addons, audit, auth, cameras, health, live, metrics, schema, sites, storage, users
 
 # Every router of the API; web.app.mount() includes them all. Add a new router here.
 ROUTERS: list[APIRouter] = [
@@ -17,5 +17,6 @@ ROUTERS: list[APIRouter] = [
     schema.router,
     sites.router,
     cameras.router,
+    live.router,
     storage.router,
 ]

@@ -1,58 +1,144 @@
-"""/: the dashboard; the live grid of all cameras comes here."""
+"""/: the dashboard, a live grid of every camera the user may watch.
+
+Each tile shows the camera's latest frame (about one a second, see appliance/live/frames.py), its name,
+its site and whether it records. The frames do not go through NiceGUI: web/static/grid.js opens one
+websocket per page (/api/live/frames) and asks only for the tiles on screen, so that the server sends
+each frame once to each page as raw JPEG bytes. Wall mode fills the screen with the grid alone.
+"""
 
 from __future__ import annotations
 
+from html import escape
+
 from nicegui import ui
 
+from appliance import __version__
 from appliance.auth.roles import Permission
-from appliance.db.models.cameras import Camera, Site
+from appliance.cameras import cameras_for
+from appliance.db.models.cameras import Camera
 from appliance.i18n import t
 from appliance.recorder.supervisor import RecorderState
 from web import context, design
 from web.access import page
-from web.components.stat import stat_card
 from web.theme import frame
+
+BADGE_EVERY_S = 5.0
+ALL_SITES = 0
+NO_SITE = -1
+
+
+def live_assets(script: str) -> None:
+    """Load the live view's style sheet and one of its scripts (files of the project, never a CDN)."""
+    ui.add_head_html(
+        f'<link rel="stylesheet" href="/static/live.css?v={__version__}">'
+        f'<script src="/static/{script}?v={__version__}" defer></script>'
+    )
+
+
+def badge_state(camera: Camera) -> tuple[str, str, str]:
+    """Return the text, colour and tooltip of a camera's status badge: recording, or offline since when."""
+    status = context.appliance().recorder.status(camera.id)
+    if not camera.enabled or status is None:
+        return t("camera.status.disabled"), "grey-6", t("live.not_recorded")
+    if status.state == RecorderState.RECORDING:
+        return t("recorder.state.recording"), "positive", ""
+    reason = t(f"recorder.failure.{status.error}") if status.error else ""
+    if status.failing_since is not None:
+        since = status.failing_since.astimezone().strftime("%H:%M")
+        return t("recorder.offline_since", time=since), "negative", reason
+    return t(f"recorder.state.{status.state.value}"), "grey-7", reason
+
+
+class StatusBadge:
+    """A camera's status badge that follows the recorder."""
+
+    def __init__(self, camera: Camera, classes: str = "") -> None:
+        self.camera = camera
+        self.state = badge_state(camera)
+        text, colour, tip = self.state
+        self.badge = ui.badge(text, color=colour).classes(classes).props(f"data-status={camera.id}")
+        with self.badge:
+            self.tooltip = ui.tooltip(tip)
+        self.tooltip.set_visibility(bool(tip))
+
+    def refresh(self) -> None:
+        """Show the camera's current status, if it changed."""
+        state = badge_state(self.camera)
+        if state == self.state:
+            return
+        self.state = text, colour, tip = state
+        self.badge.set_text(text)
+        self.badge.props(f"color={colour}")
+        self.tooltip.set_text(tip)
+        self.tooltip.set_visibility(bool(tip))
+
+
+class CameraTile:
+    """One camera in the grid: its latest frame, name, site and status; a click opens its live video."""
+
+    def __init__(self, camera: Camera) -> None:
+        self.camera = camera
+        self.site_id = camera.site.id if camera.site else NO_SITE
+        site_name = camera.site.name if camera.site else t("dashboard.no_site")
+        with (
+            ui.element("a")
+            .classes("wardcam-tile")
+            .props(
+                f'href="/live/{camera.id}" data-live-tile="{camera.id}" data-waiting="{escape(t("live.waiting"))}"'
+                f' title="{escape(t("live.open_camera", name=camera.name))}"'
+            ) as self.element
+        ):
+            ui.element("img").props(f'alt="{escape(camera.name)}"')
+            ui.element("div").classes("wardcam-tile-wait")
+            with ui.element("div").classes("wardcam-tile-label"):
+                ui.label(camera.name).classes("wardcam-tile-name")
+                ui.label(site_name).classes("wardcam-tile-site")
+            self.badge = StatusBadge(camera, "wardcam-tile-badge")
 
 
 @page("/", Permission.VIEW_LIVE)
 async def dashboard() -> None:
-    """Show the ward at a glance."""
+    """Show every camera the user may watch, live."""
     who = context.principal()
-    cameras = Camera.all().prefetch_related("site")
-    if who is not None and who.role.value == "police":
-        cameras = cameras.filter(site_id__in=list(who.site_ids))
-    camera_list = await cameras
+    camera_list = await cameras_for(who) if who is not None else []
+    live_assets("grid.js")
     with frame("nav.dashboard"):
-        with ui.element("div").classes(design.GRID):
-            stat_card("videocam", str(len(camera_list)), t("dashboard.cameras"))
-            stat_card("place", str(await Site.all().count()), t("dashboard.sites"))
-            stat_card(
-                "fiber_manual_record", str(sum(1 for c in camera_list if c.enabled)), t("dashboard.enabled_cameras")
+        if not camera_list:
+            ui.label(t("dashboard.no_cameras")).classes(design.MUTED)
+            return
+        sites = {c.site.id: c.site.name for c in camera_list if c.site is not None}
+        options = {ALL_SITES: t("live.all_sites"), **dict(sorted(sites.items(), key=lambda kv: kv[1]))}
+        if any(c.site is None for c in camera_list):
+            options[NO_SITE] = t("dashboard.no_site")
+        with ui.row().classes("w-full items-center gap-4"):
+            site_filter = (
+                ui.select(options, value=ALL_SITES, label=t("live.filter_site")).classes("min-w-[14rem]").mark("site")
             )
-        with ui.card().classes(design.CARD):
-            ui.label(t("dashboard.live_grid")).classes(design.H2)
-            ui.label(t("dashboard.live_grid_coming")).classes(design.MUTED)
-            if not camera_list:
-                ui.label(t("dashboard.no_cameras")).classes(design.MUTED)
-            with ui.element("div").classes(design.GRID):
-                for camera in camera_list:
-                    with ui.card().classes("w-full").props(f"data-camera={camera.id}"):
-                        ui.label(camera.name).classes("font-semibold")
-                        ui.label(camera.site.name if camera.site else t("dashboard.no_site")).classes(design.MUTED)
-                        status_badge(camera)
+            summary = ui.label().classes(design.MUTED).mark("summary")
+            ui.space()
+            ui.button(t("live.wall_mode"), icon="fullscreen").props("outline data-wall-mode").on(
+                "click", js_handler="() => WardCamGrid.wall(true)"
+            )
+        with ui.element("div").classes("wardcam-grid").props("data-live-grid"):
+            tiles = [CameraTile(camera) for camera in camera_list]
+            ui.button(icon="fullscreen_exit").props(f'round color=grey-9 aria-label="{t("live.exit_wall")}"').classes(
+                "wardcam-wall-exit"
+            ).on("click", js_handler="() => WardCamGrid.wall(false)")
 
+        def show_site() -> None:
+            chosen = site_filter.value
+            for tile in tiles:
+                tile.element.set_visibility(chosen == ALL_SITES or tile.site_id == chosen)
+            shown = [tile for tile in tiles if tile.element.visible]
+            recording = sum(tile.badge.state[1] == "positive" for tile in shown)
+            offline = sum(tile.badge.state[1] == "negative" for tile in shown)
+            summary.set_text(t("live.summary", cameras=len(shown), recording=recording, offline=offline))
 
-def status_badge(camera: Camera) -> None:
-    """Show whether the camera records now, or since when it is offline."""
-    status = context.appliance().recorder.status(camera.id)
-    if not camera.enabled or status is None:
-        ui.badge(t("camera.status.disabled"), color="grey-5")
-    elif status.state == RecorderState.RECORDING:
-        ui.badge(t("recorder.state.recording"), color="positive")
-    elif status.failing_since is not None:
-        since = status.failing_since.astimezone().strftime("%H:%M")
-        ui.badge(t("recorder.offline_since", time=since), color="negative").tooltip(
-            t(f"recorder.failure.{status.error}") if status.error else ""
-        )
-    else:
-        ui.badge(t(f"recorder.state.{status.state.value}"), color="grey-7")
+        def refresh_badges() -> None:
+            for tile in tiles:
+                tile.badge.refresh()
+            show_site()
+
+        site_filter.on_value_change(show_site)
+        show_site()
+        ui.timer(BADGE_EVERY_S, refresh_badges)

@@ -87,9 +87,13 @@ async def test_the_sub_stream_is_used_and_the_main_stream_when_the_sub_stream_fa
 
     broken_sub = sub.replace("/cam2", "/no-such-path")
     service.streams = fixed_streams(main, broken_sub)
-    frame = await service.latest_frame(2, wait_s=15)
-    assert frame is not None and jpeg_size(frame.jpeg) == (320, 180)
+    frames: list[Frame] = []
+    stop = service.frames(2).listen(frames.append)
+    await until(lambda: frames, 15, "a frame from the main stream")
+    assert jpeg_size(frames[0].jpeg) == (320, 180)
     assert len(ffmpegs_reading(main)) == 1 and not ffmpegs_reading(broken_sub)
+    assert service.sources[2].runs == 2  # one refused run on the sub stream, then the main stream
+    stop()
 
 
 async def test_a_camera_that_cannot_be_reached_gives_no_frame_and_a_reason_not_a_crash(service: LiveService) -> None:
