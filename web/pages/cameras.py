@@ -234,6 +234,12 @@ class CameraList:
 # --- add and edit --------------------------------------------------------------------------------
 
 
+def open_once(dialog: ui.dialog) -> None:
+    """Open a dialog that is deleted when it closes, so that a closed form leaves nothing behind."""
+    dialog.on_value_change(lambda e: None if e.value else dialog.delete())
+    dialog.open()
+
+
 def audio_options() -> dict[str, str]:
     """Return the audio policies with their translated names."""
     return {policy.value: t(f"cameras.audio.{policy.value}") for policy in AudioPolicy}
@@ -376,7 +382,7 @@ async def camera_dialog(camera: Camera | None, done: Callable[[], Any]) -> None:
             ui.space()
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
             ui.button(t("action.save"), on_click=save).mark("save-camera")
-    dialog.open()
+    open_once(dialog)
 
 
 def show_report(report: ConnectionReport) -> None:
@@ -433,7 +439,7 @@ def delete_dialog(camera: Camera, done: Callable[[], Any]) -> None:
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
             ui.button(t("cameras.delete"), on_click=confirm).props("color=negative").mark("confirm-delete")
-    dialog.open()
+    open_once(dialog)
 
 
 # --- CSV import ----------------------------------------------------------------------------------
@@ -516,7 +522,7 @@ def import_dialog(done: Callable[[], Any]) -> None:
                 "commit-import"
             )
             commit_button.disable()
-    dialog.open()
+    open_once(dialog)
 
 
 def draw_preview(plan: camera_csv.ImportPlan) -> None:

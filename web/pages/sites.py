@@ -27,7 +27,7 @@ from appliance.validation import field_errors
 from web import context, design
 from web.access import page
 from web.guard import acting, client_ip
-from web.pages.cameras import Health, camera_health, recorder_status
+from web.pages.cameras import Health, camera_health, open_once, recorder_status
 from web.theme import frame
 
 STATUS_EVERY_S = 5.0
@@ -329,7 +329,7 @@ def site_dialog(site: Site | None, done: Callable[[], Any]) -> None:
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
             ui.button(t("action.save"), on_click=save).mark("save-site")
-    dialog.open()
+    open_once(dialog)
 
 
 def delete_dialog(state: SiteState, done: Callable[[], Any]) -> None:
@@ -354,7 +354,7 @@ def delete_dialog(state: SiteState, done: Callable[[], Any]) -> None:
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
             ui.button(t("sites.delete"), on_click=confirm).props("color=negative").mark("confirm-delete")
-    dialog.open()
+    open_once(dialog)
 
 
 # --- the map's tiles -----------------------------------------------------------------------------
