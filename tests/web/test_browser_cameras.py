@@ -77,6 +77,7 @@ async def test_admin_adds_a_camera_and_finds_the_sites_on_a_map_without_tiles(
     await dialog.get_by_label(VI["field.camera_main_url"]).fill(rtsp_cameras.urls[1])
     await dialog.get_by_role("button", name=VI["cameras.test.button"]).click()
     await expect(dialog.get_by_text("Luồng chính: H.264 · 640×360 · 10 hình/giây")).to_be_visible()
+    await expect(dialog.locator(".q-btn--loading")).to_have_count(0)  # the spinner is gone with the answer
     await page.screenshot(path=artifacts / "camera-test-connection.png")
     await dialog.get_by_role("button", name=VI["action.save"]).click()
     await expect(page.get_by_text(VI["cameras.saved"].format(name="Cổng chợ – cổng sau"))).to_be_visible()

@@ -261,3 +261,28 @@ async def test_the_api_tests_a_connection_in_the_callers_language(
     refused = await user.http_client.post("/api/cameras/test", json={"main_url": "rtsp://u:p@127.0.0.1/x"})
     assert refused.status_code == 422
     assert refused.json()["error"]["fields"]["main_url"].startswith("Không ghi tên đăng nhập hoặc mật khẩu")
+
+
+async def test_a_script_imports_a_csv_file_through_the_api_after_a_preview(user: User, add_user: AddUser) -> None:
+    await open_cameras_page(user, add_user)
+    sheet = ("name;main_url;site\nCổng chợ;rtsp://192.168.1.64/live;Chợ Bến Thành\nHỏng;rtsp://;\n").encode()
+    headers = {"Content-Type": "text/csv"}
+
+    preview = await user.http_client.post("/api/cameras.csv", content=sheet, headers=headers)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert [(r["line"], r["name"], r["action"], r["new_site"]) for r in body["rows"]] == [
+        (2, "Cổng chợ", "add", True), (3, "Hỏng", "error", False)]  # fmt: skip
+    assert body["rows"][1]["errors"] == {"main_url": "Địa chỉ thiếu máy chủ của camera, ví dụ "
+                                         "rtsp://192.168.1.64:554/stream1."}  # fmt: skip
+    assert (body["to_save"], body["with_errors"], body["saved"]) == (1, 1, None)
+    assert await Camera.all().count() == 0
+
+    saved = await user.http_client.post("/api/cameras.csv", params={"commit": "true"}, content=sheet, headers=headers)
+    assert saved.json()["saved"] == {"added": 1, "updated": 0, "sites_added": 1}
+    assert await Camera.filter(name="Cổng chợ", site__name="Chợ Bến Thành").exists()
+
+    empty = await user.http_client.post("/api/cameras.csv", content=b"ten,dia chi\n", headers=headers)
+    assert empty.status_code == 422
+    message = empty.json()["error"]["message"]
+    assert message == "Tệp thiếu cột bắt buộc: name, main_url. Dòng đầu tiên phải ghi tên các cột."
