@@ -341,6 +341,8 @@ async def camera_dialog(camera: Camera | None, done: Callable[[], Any]) -> None:
                 report = await try_connection(data)
             finally:
                 test_button.props(remove="loading")
+            if dialog.is_deleted:  # closed while the camera was being asked
+                return
             result.clear()
             with result:
                 show_report(report)
