@@ -48,7 +48,11 @@ AAC_BITRATE = "32k"  # fits any rate: 8 kHz mono G.711 caps AAC at 48k (the defa
 # ffmpeg leaves every complete fragment playable; without flush_packets ffmpeg 5.1 writes in 256 KiB
 # blocks, which a small stream takes tens of seconds to fill: measured, a SIGKILL then left 28 bytes.
 MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
-SEGMENT_FORMAT_OPTIONS = f"movflags={MOVFLAGS}:flush_packets=1"
+# and a fragment at least every second, whatever the camera's keyframe interval (4 s is common), so that
+# a hard kill loses at most about a second; fragments need not start on a keyframe (mp4.py reads each
+# sample's sync flag)
+FRAGMENT_MAX_US = 1_000_000
+SEGMENT_FORMAT_OPTIONS = f"movflags={MOVFLAGS}:frag_duration={FRAGMENT_MAX_US}:flush_packets=1"
 # While transcoded audio has not produced its first frame, ffmpeg 5.1 holds all video in memory and
 # writes nothing: a camera that announces audio but sends none would record nothing for minutes.
 # These make it give up after this many video packets instead ("Too many packets buffered for output

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-FailureKind = Literal["auth", "unreachable", "not_found", "timeout", "not_video", "unknown"]
+FailureKind = Literal["auth", "unreachable", "not_found", "timeout", "not_video", "dropped", "unknown"]
 
 _AUTH = re.compile(r"\b(401 Unauthorized|403 Forbidden)\b|authorization failed", re.IGNORECASE)
 _NOT_FOUND = re.compile(r"\b404 Not Found\b", re.IGNORECASE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,14 @@ class RecoveryReport:
     skipped: int
 
 
+def _truncate_keeping_time(path: Path) -> None:
+    """Cut a torn segment back to its complete fragments, keeping its last-write time: the index reads
+    the segment's wall-clock end from it, and truncating would make it the time of the recovery."""
+    written = path.stat()
+    truncate_to_complete(path)
+    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns))
+
+
 async def recover(recordings_dir: Path, bus: EventBus) -> RecoveryReport:
     """Index the segments found on disk but not in the database, and drop rows whose file is gone."""
     known = {str(row.path) for row in await Segment.all().only("id", "path")}
@@ -41,7 +50,7 @@ async def recover(recordings_dir: Path, bus: EventBus) -> RecoveryReport:
         try:
             info = await asyncio.to_thread(read_segment, path)
             if info.truncated:  # torn by the crash: keep its complete fragments, playable
-                await asyncio.to_thread(truncate_to_complete, path)
+                await asyncio.to_thread(_truncate_keeping_time, path)
         except (UnreadableSegment, OSError) as exc:
             log.warning("recovery: %s skipped: %s", relative, exc)
             skipped += 1

@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from appliance.db.models.cameras import AudioPolicy
+from appliance.net import camera_address, port_open_async
 from appliance.process import die_with_parent, kill
 from appliance.recorder.argv import RecordingPlan, parse_segment_line, recording_argv, redact, segment_dir, segment_path
 from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure
@@ -36,6 +37,7 @@ FIRST_PROGRESS_S = 20.0  # ffmpeg reports progress only once its output header i
 STOP_GRACE_S = 5.0
 _OPENING = re.compile(r"\[segment @ [^\]]+\] \[info\] Opening '(?P<path>[^']+\.mp4)' for writing")
 REPLAN_DELAY_S = 1.2  # a segment's name has whole seconds: the next run must open its first one later
+REACH_EVERY_S = 1.0  # while an unreachable camera's backoff runs, try its port this often
 
 
 class RecorderState(StrEnum):
@@ -108,6 +110,7 @@ class CameraRecorder:
         self._info: StreamInfo | None = known
         self._replan = False  # the run found the camera sends other video than planned: restart at once
         self._progressed = False  # the run has written video
+        self._stalled = False  # the watchdog killed the run
 
     def start(self) -> None:
         """Start supervising in the background."""
@@ -143,13 +146,31 @@ class CameraRecorder:
             else:
                 self.status.restarts += 1
                 delay = self.backoff.next(time.monotonic() - started)
+            if self.status.error == "unreachable":
+                await self._until_reachable(delay)  # a camera back from a power cut: at once, not at +30 s
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _until_reachable(self, delay: float) -> None:
+        """Wait out the backoff, but knock on the camera's port every second and end the wait as it opens.
+
+        A TCP connect costs the camera nothing (no RTSP session), and an unreachable camera is the common
+        case of a long outage: after a 20 s power cut the backoff alone would wait up to 30 s more.
+        """
+        target = camera_address(self.plan.url)
+        deadline = time.monotonic() + delay
+        while not self._stopping.is_set() and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                await asyncio.wait_for(self._stopping.wait(), min(REACH_EVERY_S, deadline - time.monotonic()))
+            if target is not None and not self._stopping.is_set() and await port_open_async(*target):
+                log.info("camera %d answers again", self.plan.camera_id)
+                return
 
     async def _run_once(self) -> None:
         """Run ffmpeg until it exits or stalls, with what the camera was last seen to send."""
         plan = self._plan_for(self._info)
-        self._progressed = False
+        self._progressed = self._stalled = False
         for day in (date.today(), date.today() + timedelta(days=1)):  # ffmpeg does not create folders
             segment_dir(plan, day).mkdir(parents=True, exist_ok=True)
         argv = recording_argv(plan)
@@ -184,7 +205,11 @@ class CameraRecorder:
             self._info = None  # the camera may have changed what it sends: the next run fits any stream
         log.warning("camera %d: ffmpeg exited (code %s, %s) after %.0f s", plan.camera_id, code, kind,
                     time.monotonic() - started)  # fmt: skip
-        self._failed(kind if code != 0 or kind != "unknown" else "timeout", tail[-300:])
+        if kind == "unknown" and self._stalled:
+            kind = "timeout"  # the watchdog killed it: the camera hangs
+        elif kind == "unknown" and code == 0:
+            kind = "dropped"  # ffmpeg's end of stream: the camera hung up
+        self._failed(kind, tail[-300:])
 
     def _plan_for(self, info: StreamInfo | None) -> RecordingPlan:
         video = info.video_codec if info is not None and info.video_codec in ("h264", "hevc") else None
@@ -268,6 +293,7 @@ class CameraRecorder:
             await asyncio.sleep(max(0.5, last_progress[0] + self.stall_s - time.monotonic() + 0.1))
             if time.monotonic() - last_progress[0] > self.stall_s and proc.returncode is None:
                 log.warning("camera %d: no new video for %.0f s; restarting", self.plan.camera_id, self.stall_s)
+                self._stalled = True
                 await kill(proc)
                 return
 

@@ -26,11 +26,12 @@ from tests.appliance.recorder.test_supervisor import until
 log = logging.getLogger(__name__)
 
 # The supervisor waits 1, 2, 4, 8 ... s between runs, and each run is refused at once while the camera
-# is gone: runs start about 1, 3, 7 and 15 s after the drop. The camera comes back 10-11 s after the
-# drop, so the run at 15 s finds it, 4-5 s after the return; ffmpeg then reports its first progress
-# about 3 s later (measured: recording again 8.2-8.6 s after the return).
+# is gone: runs start about 1, 3 and 7 s after the drop. Meanwhile it knocks on the camera's port every
+# second, so when the camera comes back (10-11 s after the drop) the next run starts within about a
+# second, records its first frame at once, and reports progress (the "recording" state) within 3 s more.
 REFUSED_RUNS = 3  # the runs at 1, 3 and 7 s
-BACK_WITHIN_S = 12.0
+FIRST_FRAME_WITHIN_S = 5.0  # the target: recording again within 5 s of the camera's return
+BACK_WITHIN_S = 8.0  # the state follows ffmpeg's progress report, every 3 s
 
 
 @pytest.fixture
@@ -88,6 +89,9 @@ async def test_a_camera_that_goes_away_is_retried_gently_and_recorded_again_when
         return await Segment.filter(camera_id=camera.id, start__gte=returned_at).exists()
 
     await until(segment_after_return, 15, "a segment recorded after the return")
+    first_after = await Segment.filter(camera_id=camera.id, start__gte=returned_at).order_by("start").first()
+    assert first_after is not None
+    assert (first_after.start - returned_at).total_seconds() <= FIRST_FRAME_WITHIN_S, first_after.start
     rows = await Segment.filter(camera_id=camera.id).order_by("start")
     before = [r for r in rows if r.end <= gone_at + timedelta(seconds=2.5)]
     after = [r for r in rows if r.start >= returned_at]

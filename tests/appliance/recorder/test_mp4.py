@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.recorder.argv import SEGMENT_FORMAT_OPTIONS
 from appliance.recorder.mp4 import UnreadableSegment, read_segment, truncate_to_complete
 
 
@@ -24,7 +25,7 @@ def ffmpeg_installed() -> None:
     assert not missing, f"not installed: {', '.join(missing)} (make test installs them)"
 
 
-FMP4_OPTIONS = "movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1"
+FMP4_OPTIONS = SEGMENT_FORMAT_OPTIONS  # the recorder's own
 VIDEO = ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=10"]
 AUDIO = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
 H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-bf", "0"]  # a keyframe every 2 s
@@ -96,7 +97,7 @@ def test_fmp4_segment_has_ffprobes_duration_and_a_keyframe_every_2s(segment: Pat
     assert info.keyframes_s == pytest.approx((0.0, 2.0, 4.0, 6.0, 8.0), abs=0.01)
     assert (info.video_codec, info.width, info.height) == ("avc1", 640, 360)
     assert info.first_pts_s == pytest.approx(0.0)
-    assert (info.fragmented, info.fragments, info.truncated) == (True, 5, False)
+    assert (info.fragmented, info.fragments, info.truncated) == (True, 10, False)  # a fragment a second
     assert info.complete_bytes == info.size == segment.stat().st_size
     assert (info.has_audio, info.audio_codec) == (False, None)
 
@@ -131,7 +132,7 @@ def test_video_and_audio_segment_reads_the_video_track(tmp_path: Path) -> None:
     assert info.timescale == 10240  # the video track's, not the audio's 48000
     assert info.duration_s == pytest.approx(float(video["duration"]), abs=0.05)
     assert len(info.keyframes_s) == 5
-    assert (info.fragments, info.truncated) == (5, False)
+    assert (info.fragments, info.truncated) == (10, False)
 
 
 @pytest.mark.parametrize(("tag", "fourcc"), [(["-tag:v", "hvc1"], "hvc1"), ([], "hev1")])
@@ -199,8 +200,8 @@ def test_truncated_segment_counts_only_complete_fragments(segment: Path, tmp_pat
 
     assert info.truncated, what
     assert info.fragments == complete, what
-    assert info.duration_s == pytest.approx(2.0 * complete), what
-    assert len(info.keyframes_s) == complete, what
+    assert info.duration_s == pytest.approx(1.0 * complete), what  # a fragment every second
+    assert len(info.keyframes_s) == (complete + 1) // 2, what  # a keyframe every other fragment
     assert info.complete_bytes < info.size == offset
 
     fixed = truncate_to_complete(path)

@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import time
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ def test_after_sigkill_the_next_start_indexes_what_was_recorded(tmp_path: Path, 
         assert time.monotonic() < deadline, "nothing was recorded"
         time.sleep(0.5)
     time.sleep(6)  # well into the next segment
+    killed_at = datetime.now(UTC)
     first.process.send_signal(signal.SIGKILL)
     first.process.wait(timeout=10)
     before = segments(data_dir)
@@ -41,6 +43,11 @@ def test_after_sigkill_the_next_start_indexes_what_was_recorded(tmp_path: Path, 
         recovered = [row for row in after if row[4]]
         assert recovered, after
         assert all(duration > 3.0 for _, duration, *_ in recovered)
+        # the torn segment is placed at its real time (its last write), not at the time of the recovery,
+        # and lost at most the fragment being filled (a fragment a second)
+        newest_end = max(datetime.fromisoformat(str(end)) for _, _, _, end, _ in after)
+        lost = (killed_at - newest_end).total_seconds()
+        assert -0.5 <= lost <= 2.0, f"{lost:.2f} s lost at the kill"
         assert {row[0] for row in after} >= {str(p.relative_to(data_dir / "recordings")) for p in on_disk[:-1]}
     finally:
         second.stop()
