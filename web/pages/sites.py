@@ -26,8 +26,9 @@ from appliance.i18n import t
 from appliance.validation import field_errors
 from web import context, design
 from web.access import page
+from web.components.dialogs import open_once
 from web.guard import acting, client_ip
-from web.pages.cameras import Health, camera_health, open_once, recorder_status
+from web.pages.cameras import Health, camera_health, recorder_status
 from web.theme import frame
 
 STATUS_EVERY_S = 5.0

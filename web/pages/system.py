@@ -66,7 +66,7 @@ async def health_checks() -> None:
         for addon, check in checks:
             try:
                 result = await asyncio.wait_for(check.run(), timeout=5)
-                ok, message = result.ok, t_or_text(result.message_key, **result.params)
+                ok, message = result.ok, t_or_text(result.message_key, None, **result.params)
             except Exception as exc:  # a broken check is a failed check, never a broken page
                 ok, message = False, t("system.health_check_failed", error=type(exc).__name__)
             with ui.row().classes("items-center gap-2").mark(f"health-{addon.name}"):
