@@ -83,6 +83,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="serve this raw Annex-B H.264 file (no B-frames) looped at --fps on every mount, without encoding",
     )
+    p.add_argument(
+        "--pattern",
+        choices=["ball", "timecode"],
+        default="ball",
+        help="ball: a bouncing ball under a clock; timecode: the wall-clock time in blocks a program reads back",
+    )
     p.add_argument("--user", default=None, help="require Basic auth with this user")
     p.add_argument(
         "--password",
@@ -103,6 +109,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if args.codec != "h264" or args.audio != "none":
             p.error("--clip serves H.264 video only (no --codec h265, no --audio)")
         args.clip = os.path.abspath(args.clip)
+    if args.pattern == "timecode" and (args.clip is not None or args.codec != "h264" or args.audio != "none"):
+        p.error("--pattern timecode serves H.264 video only (no --clip, --codec h265 or --audio)")
     if args.user is None:
         args.password = None
     elif args.password is None:
@@ -114,6 +122,8 @@ def launch_line(args: argparse.Namespace, index: int) -> str:
     """Return the gst-launch description of camera number `index` (1-based)."""
     if args.clip is not None:
         return "( " + CLIP_PIPELINE.format(location=args.clip.replace('"', '\\"'), fps=args.fps) + " )"
+    if args.pattern == "timecode":
+        return "( " + timecode_pipeline(args) + " )"
     gop = 2 * args.fps
     kbps = args.bitrate or max(200, args.width * args.height * args.fps // 2300)
     colour = BALL_COLOURS[(index - 1) % len(BALL_COLOURS)]
@@ -152,6 +162,79 @@ def _stamp_pts(factory: object, media: object) -> None:
     stamp.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, copy_dts)
 
 
+# --- the timecode pattern (bench/live_latency.py) ----------------------------------------------
+# With --pattern timecode each frame shows the wall-clock time at which it was made, in milliseconds
+# modulo 2**32, as TIMECODE_BITS square blocks (white = 1, black = 0, most significant bit first) in
+# rows of TIMECODE_COLUMNS, starting TIMECODE_ORIGIN pixels from the top left corner. Python draws the
+# frames and pushes them into an appsrc, so the time in the picture is when the frame entered the
+# encoder; a program that grabs the displayed frame reads the code back and compares it with its
+# clock to measure glass-to-glass latency on one machine.
+
+TIMECODE_BITS = 32
+TIMECODE_COLUMNS = 16
+TIMECODE_BLOCK = 32  # pixels a side
+TIMECODE_ORIGIN = 32
+TIMECODE_ELEMENTS = ("appsrc", "x264enc", "rtph264pay")
+LUMA_BLACK, LUMA_WHITE, CHROMA_GREY = 16, 235, 128
+
+
+def timecode_pipeline(args: argparse.Namespace) -> str:
+    """Return the gst-launch description of a timecode camera (a keyframe every second)."""
+    kbps = args.bitrate or max(400, args.width * args.height * args.fps // 1500)
+    return (
+        "appsrc name=timecode is-live=true do-timestamp=true format=time"
+        f' caps="video/x-raw,format=I420,width={args.width},height={args.height},framerate={args.fps}/1"'
+        f" ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} bitrate={kbps}"
+        " ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1"
+    )
+
+
+def timecode_frame(width: int, height: int, ms: int) -> bytes:
+    """Return one I420 frame showing `ms` (modulo 2**32) as blocks."""
+    rows = -(-TIMECODE_BITS // TIMECODE_COLUMNS)
+    wide = TIMECODE_ORIGIN * 2 + TIMECODE_COLUMNS * TIMECODE_BLOCK
+    if width < wide or height < TIMECODE_ORIGIN + rows * TIMECODE_BLOCK:
+        raise ValueError("the frame is too small for the timecode")
+    black = bytes([LUMA_BLACK]) * width
+    luma = [black * TIMECODE_ORIGIN]
+    for row in range(rows):
+        line = bytearray(black)
+        for column in range(TIMECODE_COLUMNS):
+            bit = row * TIMECODE_COLUMNS + column
+            if bit < TIMECODE_BITS and (ms >> (TIMECODE_BITS - 1 - bit)) & 1:
+                start = TIMECODE_ORIGIN + column * TIMECODE_BLOCK
+                line[start : start + TIMECODE_BLOCK] = bytes([LUMA_WHITE]) * TIMECODE_BLOCK
+        luma.append(bytes(line) * TIMECODE_BLOCK)
+    luma.append(black * (height - TIMECODE_ORIGIN - rows * TIMECODE_BLOCK))
+    chroma = bytes([CHROMA_GREY]) * ((width // 2) * (height // 2) * 2)
+    return b"".join(luma) + chroma
+
+
+def _feed_timecode(factory: object, media: object, args: argparse.Namespace) -> None:
+    """On a timecode camera's media: push a frame showing the current time every 1/fps seconds."""
+    import time
+
+    from gi.repository import Gst
+
+    source = media.get_element().get_by_name("timecode")  # type: ignore[attr-defined]
+    stopped = threading.Event()
+    media.connect("unprepared", lambda *_: stopped.set())  # type: ignore[attr-defined]
+
+    def feed() -> None:
+        period = 1.0 / args.fps
+        due = time.monotonic()
+        while not stopped.is_set():
+            ms = int(time.time() * 1000) & 0xFFFFFFFF
+            frame = timecode_frame(args.width, args.height, ms)
+            pushed = source.emit("push-buffer", Gst.Buffer.new_wrapped(frame))
+            if pushed == Gst.FlowReturn.FLUSHING and stopped.wait(period):
+                return
+            due += period
+            stopped.wait(max(0.0, due - time.monotonic()))
+
+    threading.Thread(target=feed, daemon=True, name="timecode").start()
+
+
 def _watch_stdin(quit_: Callable[[], None]) -> None:
     """Read standard input until EOF, then ask the main loop to quit."""
     try:
@@ -186,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     Gst.init(None)
     if args.clip is not None:
         needed: tuple[str, ...] = CLIP_ELEMENTS
+    elif args.pattern == "timecode":
+        needed = TIMECODE_ELEMENTS
     else:
         needed = ("videotestsrc", "clockoverlay", "videoconvert", *REQUIRED_ELEMENTS[args.codec])
     if args.audio != "none":
@@ -215,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         factory.set_shared(True)
         if args.clip is not None:
             factory.connect("media-configure", _stamp_pts)
+        if args.pattern == "timecode":
+            factory.connect("media-configure", _feed_timecode, args)
         if args.user is not None:
             perms = Gst.Structure.new_empty(role)
             perms.set_value(GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)

@@ -53,15 +53,23 @@ class Frame:
 def frames_argv(url: str, *, width: int = FRAME_WIDTH, rtsp_timeout_s: float = 5.0, ffmpeg_binary: str = "ffmpeg",
                 ) -> list[str]:  # fmt: skip
     """Return the argv of an ffmpeg that writes each keyframe of `url` as a JPEG to stdout."""
-    camera = ffmpeg.input(url, skip_frame="nokey", **input_options(url, rtsp_timeout_s))
-    # The JPEGs need no timing, but the encoder refuses a frame whose pts is not after the last one's, and
-    # a camera's timestamps can step back (measured: when another client joined the RTSP server's shared
-    # stream; setpts=N did not help, as N starts again whenever the filter graph is rebuilt): stamp each
-    # frame with the wall clock instead.
-    video = camera["v:0"].filter("setpts", "RTCTIME/(1000000*TB)").filter("scale", f"min({width},iw)", -2)
-    output = ffmpeg.output(
-        video, "pipe:1", f="image2pipe", vcodec="mjpeg", **{"q:v": str(JPEG_QUALITY), "fps_mode": "passthrough"}
+    # one thread each: a keyframe a second needs no parallelism, and every thread costs memory and switches
+    camera = ffmpeg.input(url, skip_frame="nokey", threads="1", **input_options(url, rtsp_timeout_s))
+    # The JPEGs need no timing, but the encoder refuses a frame whose pts is not after the last one's, and a
+    # camera's timestamps can step back (measured: when another client joined the RTSP server's shared
+    # stream; setpts=N did not help, as N starts again whenever the filter graph is rebuilt). So each frame
+    # is stamped with the wall clock in microseconds, in a microsecond time base up to the encoder (in the
+    # stream's own 1/fps time base, two keyframes read in one burst would get the same stamp).
+    video = (
+        camera["v:0"]
+        .filter("settb", "AVTB")
+        .filter("setpts", "RTCTIME")
+        .filter("scale", f"min({width},iw)", -2, flags="fast_bilinear")
     )
+    output = ffmpeg.output(
+        video, "pipe:1", f="image2pipe", vcodec="mjpeg", threads="1", filter_threads="1",
+        **{"q:v": str(JPEG_QUALITY), "fps_mode": "passthrough", "enc_time_base:v": "1:1000000"},
+    )  # fmt: skip
     argv = output.global_args("-hide_banner", "-nostdin", "-loglevel", "level+error").compile(cmd=ffmpeg_binary)
     return [str(arg) for arg in argv]
 

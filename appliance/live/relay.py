@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import ffmpeg
 
@@ -30,14 +31,14 @@ MAX_GOP_FRAGMENTS = 600  # kept for late joiners; a camera with no keyframe for 
 Piece = InitSegment | Fragment
 
 
-def relay_argv(url: str, *, fragment_s: float = FRAGMENT_S, rtsp_timeout_s: float = 5.0,
-               ffmpeg_binary: str = "ffmpeg") -> list[str]:  # fmt: skip
-    """Return the argv of an ffmpeg that copies the camera's video into fragmented MP4 on stdout."""
-    camera = ffmpeg.input(url, **input_options(url, rtsp_timeout_s))
-    output = ffmpeg.output(
-        camera["v:0"], "pipe:1", f="mp4", vcodec="copy", movflags=MOVFLAGS,
-        frag_duration=str(round(fragment_s * 1_000_000)), flush_packets="1",
-    )  # fmt: skip
+def relay_argv(url: str, *, fragment_s: float = FRAGMENT_S, keyframes_only: bool = False,
+               rtsp_timeout_s: float = 5.0, ffmpeg_binary: str = "ffmpeg") -> list[str]:  # fmt: skip
+    """Return the argv of an ffmpeg that copies the camera's video (or only its keyframes) into fMP4 on stdout."""
+    camera = ffmpeg.input(url, threads="1", **input_options(url, rtsp_timeout_s))
+    options = {"movflags": MOVFLAGS, "frag_duration": str(round(fragment_s * 1_000_000)), "flush_packets": "1"}
+    if keyframes_only:  # the grid: every other packet is dropped before the muxer, untouched and undecoded
+        options["bsf:v"] = "noise=drop=not(key)"
+    output = ffmpeg.output(camera["v:0"], "pipe:1", f="mp4", vcodec="copy", **options)
     argv = output.global_args("-hide_banner", "-nostdin", "-loglevel", "level+error").compile(cmd=ffmpeg_binary)
     return [str(arg) for arg in argv]
 
@@ -45,10 +46,11 @@ def relay_argv(url: str, *, fragment_s: float = FRAGMENT_S, rtsp_timeout_s: floa
 class RelayViewer:
     """One viewer's queue: the init segment, then fragments; None when the viewer fell too far behind."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Callable[[], None] | None = None) -> None:
         self.queue: asyncio.Queue[Piece | None] = asyncio.Queue()
         self.synced = False  # has had a keyframe since its last init segment
         self.dropped = False
+        self.notify = notify  # called after each piece is queued (the grid sends from one task per page)
 
     def put(self, piece: Piece) -> None:
         """Queue a piece, or drop the viewer when it cannot keep up."""
@@ -61,6 +63,8 @@ class RelayViewer:
             self.queue.put_nowait(None)
             return
         self.queue.put_nowait(piece)
+        if self.notify is not None:
+            self.notify()
 
     async def next(self) -> Piece | None:
         """Return the next piece to send; None: stop sending (the viewer was dropped)."""
@@ -76,18 +80,19 @@ class LiveRelay(Worker):
                  stall_s: float = STALL_S) -> None:  # fmt: skip
         super().__init__(camera_id, streams, stall_s=stall_s)
         self.fragment_s = fragment_s
+        self.keyframes_only = False
         self.init: InitSegment | None = None
         self.viewers: set[RelayViewer] = set()
         self.left_at = 0.0  # monotonic time the last viewer left
         self._gop: list[Fragment] = []
 
     def argv(self, url: str) -> list[str]:
-        return relay_argv(url, fragment_s=self.fragment_s, rtsp_timeout_s=self.rtsp_timeout_s,
-                          ffmpeg_binary=self.ffmpeg)  # fmt: skip
+        return relay_argv(url, fragment_s=self.fragment_s, keyframes_only=self.keyframes_only,
+                          rtsp_timeout_s=self.rtsp_timeout_s, ffmpeg_binary=self.ffmpeg)  # fmt: skip
 
-    def join(self) -> RelayViewer:
+    def join(self, notify: Callable[[], None] | None = None) -> RelayViewer:
         """Add a viewer: it gets the init segment and the fragments since the last keyframe at once."""
-        viewer = RelayViewer()
+        viewer = RelayViewer(notify)
         if self.init is not None:
             viewer.put(self.init)
             for fragment in self._gop:
@@ -138,3 +143,23 @@ class LiveRelay(Worker):
                     continue
                 viewer.synced = True
             viewer.put(piece)
+
+
+class KeyframeRelay(LiveRelay):
+    """Relay only a camera's keyframes, copied as they are, for the grid: the browser decodes them.
+
+    The sub stream is preferred (falling back to the main stream when it fails). Each fragment holds one
+    keyframe, so a viewer that joins gets the init segment and the latest keyframe at once.
+    """
+
+    kind = "keyframes"
+    prefers_sub = True
+
+    def __init__(self, camera_id: int, streams: StreamsProvider, *, stall_s: float = STALL_S) -> None:
+        super().__init__(camera_id, streams, stall_s=stall_s)
+        self.keyframes_only = True
+        self.wanted_at = 0.0  # monotonic time of the last look, for the idle reaper
+
+    def leave(self, viewer: RelayViewer) -> None:
+        super().leave(viewer)
+        self.wanted_at = time.monotonic()

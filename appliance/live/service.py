@@ -1,10 +1,14 @@
-"""The LiveService: at most one frame source and one video relay per camera, started on demand.
+"""The LiveService: at most one ffmpeg of each kind per camera, started on demand.
 
-A frame source starts when someone looks at a camera in the grid (or fetches its latest frame) and
-stops after FRAME_IDLE_S without anyone looking; a relay starts with its first viewer and stops
-RELAY_LINGER_S after its last one leaves (long enough for a page reload not to restart ffmpeg). A
-camera change restarts what runs for that camera with the new settings, or stops it when the camera
-is deleted.
+- a keyframe relay (the grid): the camera's keyframes, copied, for browsers to decode;
+- a frame source (the latest frame as a JPEG): for GET frame.jpg, and for grid tiles whose browser
+  cannot decode the camera's video (H.265 in most browsers) or whose only stream is large;
+- a video relay (a camera's live page): its main stream, copied.
+
+Keyframe relays and frame sources start when someone looks and stop after FRAME_IDLE_S without
+anyone looking; a video relay stops RELAY_LINGER_S after its last viewer leaves (long enough for a
+page reload not to restart ffmpeg). A camera change restarts what runs for that camera with the new
+settings, or stops it when the camera is deleted.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from appliance.bus import CameraChanged, EventBus
 from appliance.cameras import stream_url_with_credentials
 from appliance.db.models.cameras import Camera
 from appliance.live.frames import Frame, FrameSource
-from appliance.live.relay import LiveRelay
+from appliance.live.relay import KeyframeRelay, LiveRelay
 from appliance.live.views import ViewAudit
 from appliance.live.worker import CameraStreams, StreamsProvider
 
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 FRAME_IDLE_S = 30.0
 RELAY_LINGER_S = 5.0
 REAP_EVERY_S = 1.0
+BROWSER_DECODES_UP_TO = 1280  # widest stream whose keyframes go to the grid as they are (else a JPEG)
 
 
 async def camera_streams(camera_id: int) -> CameraStreams | None:
@@ -38,6 +43,12 @@ async def camera_streams(camera_id: int) -> CameraStreams | None:
         return None
     sub = stream_url_with_credentials(camera, sub=True) if camera.sub_url else ""
     return CameraStreams(camera.id, stream_url_with_credentials(camera), sub)
+
+
+def browser_decodes(camera: Camera) -> bool:
+    """Return whether the grid sends the camera's keyframes as they are (its sub stream, or a small main
+    stream), rather than JPEGs that the appliance decodes and scales (a large main stream)."""
+    return bool(camera.sub_url) or 0 < camera.stream_width <= BROWSER_DECODES_UP_TO
 
 
 def _nothing() -> None:
@@ -56,6 +67,7 @@ class LiveService:
         self.relay_linger_s = relay_linger_s
         self.sources: dict[int, FrameSource] = {}
         self.relays: dict[int, LiveRelay] = {}
+        self.keyframe_relays: dict[int, KeyframeRelay] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] = _nothing
 
@@ -71,10 +83,11 @@ class LiveService:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        workers = [*self.sources.values(), *self.relays.values()]
+        workers = [*self.sources.values(), *self.relays.values(), *self.keyframe_relays.values()]
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
         self.sources.clear()
         self.relays.clear()
+        self.keyframe_relays.clear()
 
     # --- the grid ---------------------------------------------------------------------------
 
@@ -88,6 +101,13 @@ class LiveService:
     async def latest_frame(self, camera_id: int, wait_s: float = 0.0) -> Frame | None:
         """Return the camera's latest frame, waiting up to wait_s for a first one."""
         return await self.frames(camera_id).next_frame(wait_s)
+
+    def keyframes(self, camera_id: int) -> KeyframeRelay:
+        """Return the camera's keyframe relay (started by its first viewer's join())."""
+        relay = self.keyframe_relays.get(camera_id)
+        if relay is None:
+            relay = self.keyframe_relays[camera_id] = KeyframeRelay(camera_id, self.streams)
+        return relay
 
     # --- the video --------------------------------------------------------------------------
 
@@ -113,6 +133,11 @@ class LiveService:
                 del self.relays[camera_id]
                 await relay.stop()
                 log.debug("camera %d: video relay stopped (no viewer)", camera_id)
+        for camera_id, keyframes in list(self.keyframe_relays.items()):
+            if not keyframes.viewers and now - keyframes.wanted_at >= self.frame_idle_s:
+                del self.keyframe_relays[camera_id]
+                await keyframes.stop()
+                log.debug("camera %d: keyframe relay stopped (nobody looks)", camera_id)
 
     async def _reap_loop(self) -> None:
         while True:
@@ -124,7 +149,12 @@ class LiveService:
 
     async def _camera_changed(self, event: CameraChanged) -> None:
         """Restart what runs for a changed camera with its new settings; stop it for a deleted one."""
-        for workers in (self.sources, self.relays):
+        groups: tuple[dict[int, FrameSource] | dict[int, LiveRelay] | dict[int, KeyframeRelay], ...] = (
+            self.sources,
+            self.relays,
+            self.keyframe_relays,
+        )
+        for workers in groups:
             worker = workers.get(event.camera_id)
             if worker is None:
                 continue

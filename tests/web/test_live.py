@@ -1,7 +1,8 @@
 """Watching cameras in real Chromium: the dashboard's live grid and a camera's live video.
 
-One served appliance (`python -m appliance serve`) for the module, with three cameras: two from the
-session's synthetic RTSP server filed under two sites, and one whose address answers nothing.
+One served appliance (`python -m appliance serve`) for the module, with four cameras under two sites:
+two from the session's synthetic RTSP server (one with a sub stream), one H.265 camera, and one whose
+address answers nothing.
 Screenshots are left in tests/artifacts/ for people to look at.
 """
 
@@ -22,6 +23,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from appliance.demo.cameras import BlockingSyntheticCameras, CameraServerOptions
 from appliance.i18n import catalog
 from appliance.net import free_port
 from tests.harness.appliance import RunningAppliance, start_appliance
@@ -39,8 +41,9 @@ class Ward:
 
     server: RunningAppliance
     cameras: dict[str, int]  # name -> id
-    urls: dict[str, str]  # name -> stream URL
+    urls: dict[str, str]  # name -> main stream URL
     sites: dict[str, int]  # name -> id
+    subs: dict[str, str]  # name -> sub stream URL ("" when none)
 
     def cookie(self, username: str) -> str:
         """Log a user in over the API and return their session cookie."""
@@ -58,15 +61,18 @@ class Ward:
 
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory: pytest.TempPathFactory, rtsp_cameras: Any) -> Iterator[Ward]:
-    """An appliance with an admin, a viewer and a police officer, two sites and three cameras."""
+    """An appliance with an admin, a viewer and a police officer, two sites and four cameras."""
+    h265 = BlockingSyntheticCameras(CameraServerOptions(cameras=1, codec="h265", width=320, height=180))
+    h265.start()
     server = start_appliance(tmp_path_factory.mktemp("live") / "data")
     try:
-        yield _set_up(server, rtsp_cameras)
+        yield _set_up(server, rtsp_cameras.urls, h265.urls[0])
     finally:
         server.stop()
+        h265.stop()
 
 
-def _set_up(server: RunningAppliance, rtsp_cameras: Any) -> Ward:
+def _set_up(server: RunningAppliance, urls: list[str], h265_url: str) -> Ward:
     server.add_user("owner", "admin")
     server.add_user("xem", "viewer")
     server.add_user("canh-sat", "police")
@@ -74,21 +80,23 @@ def _set_up(server: RunningAppliance, rtsp_cameras: Any) -> Ward:
         sites = {}
         for name in ("Hẻm 12 Nguyễn Trãi", "Chợ Bàn Cờ"):
             sites[name] = admin.post("/api/sites", json={"name": name}).json()["id"]
-        urls = {
-            "Cổng chợ": rtsp_cameras.urls[0],
-            "Đầu hẻm": rtsp_cameras.urls[1],
-            "Cuối hẻm": f"rtsp://127.0.0.1:{free_port()}/cam1",  # a camera that does not answer
+        cameras_ = {  # name: (main stream, sub stream, site)
+            "Cổng chợ": (urls[0], urls[2], "Chợ Bàn Cờ"),  # the grid shows its sub stream's keyframes
+            "Đầu hẻm": (urls[1], "", "Hẻm 12 Nguyễn Trãi"),
+            "Cuối hẻm": (f"rtsp://127.0.0.1:{free_port()}/cam1", "", "Hẻm 12 Nguyễn Trãi"),  # does not answer
+            "Ngã tư": (h265_url, "", "Chợ Bàn Cờ"),  # H.265: Chromium cannot decode it, the appliance does
         }
-        filed = {"Cổng chợ": "Chợ Bàn Cờ", "Đầu hẻm": "Hẻm 12 Nguyễn Trãi", "Cuối hẻm": "Hẻm 12 Nguyễn Trãi"}
         cameras = {}
-        for name, url in urls.items():
-            response = admin.post("/api/cameras", json={"name": name, "main_url": url, "site_id": sites[filed[name]]})
+        for name, (main, sub, site) in cameras_.items():
+            body = {"name": name, "main_url": main, "sub_url": sub, "site_id": sites[site]}
+            response = admin.post("/api/cameras", json=body)
             assert response.status_code == 201, response.text
             cameras[name] = response.json()["id"]
         police = next(u for u in admin.get("/api/users").json() if u["username"] == "canh-sat")
         response = admin.patch(f"/api/users/{police['id']}", json={"site_ids": [sites["Chợ Bàn Cờ"]]})
         assert response.status_code == 200, response.text
-    return Ward(server, cameras, urls, sites)
+    return Ward(server, cameras, {name: main for name, (main, _, _) in cameras_.items()}, sites,
+                {name: sub for name, (_, sub, _) in cameras_.items()})  # fmt: skip
 
 
 @pytest.fixture
@@ -115,15 +123,15 @@ def tile(page: Page, ward: Ward, name: str) -> Any:
     return page.locator(f'[data-live-tile="{ward.cameras[name]}"]')
 
 
-def frame_ffmpegs(ward: Ward, url: str) -> int:
-    """Count the appliance's keyframe-decoding ffmpegs that read a camera."""
+def grid_ffmpegs(ward: Ward, url: str) -> int:
+    """Count the appliance's ffmpegs that send a camera's keyframes to the grid."""
     count = 0
     for child in psutil.Process(ward.server.process.pid).children(recursive=True):
         try:
             cmdline = child.cmdline()
         except psutil.NoSuchProcess:
             continue
-        if child.name() == "ffmpeg" and url in cmdline and "nokey" in cmdline:
+        if child.name() == "ffmpeg" and url in cmdline and "noise=drop=not(key)" in cmdline:
             count += 1
     return count
 
@@ -141,28 +149,31 @@ async def test_the_grid_shows_every_camera_live_with_its_name_site_and_status(
 ) -> None:
     page = await logged_in("owner")
     await page.goto(ward.server.url + "/")
-    await expect(page.locator("[data-live-tile]")).to_have_count(3)
-    for name in ("Cổng chợ", "Đầu hẻm"):
-        await expect(tile(page, ward, name).locator("img.wardcam-shown")).to_be_visible()
+    await expect(page.locator("[data-live-tile]")).to_have_count(4)
+    for name in ("Cổng chợ", "Đầu hẻm", "Ngã tư"):
+        await expect(tile(page, ward, name).locator(".wardcam-shown")).to_be_visible()
         await expect(tile(page, ward, name)).to_contain_text(name)
         await expect(tile(page, ward, name).get_by_text(VI["recorder.state.recording"])).to_be_visible()
     await expect(tile(page, ward, "Đầu hẻm")).to_contain_text("Hẻm 12 Nguyễn Trãi")
-    width = await tile(page, ward, "Cổng chợ").locator("img").evaluate("img => img.naturalWidth")
-    assert width == 640  # the frame itself, not a placeholder
+    # the sub stream's keyframes as the camera sent them, decoded by the browser
+    video = tile(page, ward, "Cổng chợ").locator("video.wardcam-shown")
+    assert await video.evaluate("v => [v.videoWidth, v.videoHeight]") == [640, 360]
+    # H.265, which this browser cannot decode: JPEGs from the appliance
+    img = tile(page, ward, "Ngã tư").locator("img.wardcam-shown")
+    assert await img.evaluate("img => img.naturalWidth") == 320
     # the dead camera says why there is no picture, in plain words
     await expect(tile(page, ward, "Cuối hẻm")).to_contain_text(VI["recorder.failure.unreachable"])
 
-    # frames keep coming: the camera sends a keyframe every 2 s
-    img = tile(page, ward, "Cổng chợ").locator("img")
-    first = await img.get_attribute("data-frame-at")
-    await expect(img).not_to_have_attribute("data-frame-at", first or "", timeout=5000)
+    # pictures keep coming: the camera sends a keyframe every 2 s
+    first = await video.get_attribute("data-frame-at")
+    await expect(video).not_to_have_attribute("data-frame-at", first or "", timeout=5000)
     await page.screenshot(path=artifacts / "grid.png")
 
     # a second page showing the same cameras does not start a second ffmpeg per camera
     other = await logged_in("owner")
     await other.goto(ward.server.url + "/")
-    await expect(tile(other, ward, "Cổng chợ").locator("img.wardcam-shown")).to_be_visible()
-    assert frame_ffmpegs(ward, ward.urls["Cổng chợ"]) == 1
+    await expect(tile(other, ward, "Cổng chợ").locator("video.wardcam-shown")).to_be_visible()
+    assert grid_ffmpegs(ward, ward.subs["Cổng chợ"]) == 1
     await other.close()
 
     # filter by site
@@ -236,7 +247,7 @@ async def test_a_viewer_watching_live_is_audited_once_per_opening(ward: Ward, lo
     assert entries[0]["detail"]["camera"] == "Cổng chợ"
 
     await page.goto(ward.server.url + "/")
-    await expect(tile(page, ward, "Đầu hẻm").locator("img.wardcam-shown")).to_be_visible()
+    await expect(tile(page, ward, "Đầu hẻm").locator(".wardcam-shown")).to_be_visible()
     grid = ward.audit("live.grid_viewed", "xem")
     assert len(grid) == 1 and sorted(grid[0]["detail"]["cameras"]) == sorted(ward.cameras.values())
 

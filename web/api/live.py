@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -32,9 +33,10 @@ from appliance.auth.tokens import resolve_token
 from appliance.db.models.cameras import Camera
 from appliance.errors import Forbidden, NotAuthenticated, NotFound, WardCamError
 from appliance.i18n import best_language, t
-from appliance.live.fmp4 import InitSegment
-from appliance.live.frames import Frame, NoFrameYet
-from appliance.live.relay import RelayViewer
+from appliance.live.fmp4 import Fragment, InitSegment
+from appliance.live.frames import Frame, FrameSource, NoFrameYet
+from appliance.live.relay import KeyframeRelay, RelayViewer
+from appliance.live.service import browser_decodes
 from appliance.live.worker import LiveState
 from web import context
 from web.access import declare, require
@@ -218,82 +220,151 @@ declare("/api/cameras/{camera_id}/live", Permission.VIEW_LIVE)
 
 # --- the grid's frames ------------------------------------------------------------------------------
 
+KEYFRAME_INIT, KEYFRAME, JPEG = 1, 2, 3  # the kinds of binary message the grid gets
+
+
+def grid_message(camera_id: int, kind: int, payload: bytes) -> bytes:
+    """Return a binary grid message: the camera id (4 bytes, big-endian), the kind (1 byte), the payload."""
+    return struct.pack(">IB", camera_id, kind) + payload
+
 
 class GridFeed:
-    """One grid page's frames: the latest JPEG of each camera it shows, at most one a second per camera."""
+    """One grid page's pictures: each camera's latest keyframe (or JPEG), at most about one a second.
+
+    A camera whose keyframes the browser can decode gets its init segment (after a JSON `init` message
+    with the MIME type) and then one keyframe fragment at a time, which the page shows in a paused
+    video element; the others get JPEGs from the camera's frame source. Only the newest picture of a
+    camera is kept for a page that reads slowly.
+    """
 
     def __init__(self, ws: WebSocket, who: Principal, allowed: dict[int, Camera]) -> None:
         self.ws = ws
         self.who = who
         self.allowed = allowed
         self.live = context.appliance().live
-        self.pending: dict[int, Frame] = {}
+        self.viewers: dict[int, RelayViewer] = {}  # cameras sent as keyframes
+        self.jpeg_stops: dict[int, Callable[[], None]] = {}  # cameras sent as JPEGs
+        self.pending: dict[int, bytes] = {}  # each camera's newest picture, waiting for its turn
         self.sent_at: dict[int, float] = {}
-        self.stops: dict[int, Callable[[], None]] = {}
+        self.dirty: set[int] = set()  # keyframe viewers with something queued
         self.shown: set[int] = set()  # every camera shown so far, for the audit's "still watching"
-        self.wake = asyncio.Event()
         self.failing: dict[str, str] = {}
+        self.wake = asyncio.Event()
 
-    def show(self, camera_ids: list[int]) -> list[Camera]:
-        """Switch to these cameras; return those newly shown."""
+    def show(self, camera_ids: list[int], jpeg_ids: list[int]) -> list[Camera]:
+        """Switch to these cameras (those in jpeg_ids as JPEGs); return those newly shown."""
         wanted = [i for i in dict.fromkeys(camera_ids) if i in self.allowed][:MAX_GRID_CAMERAS]
-        for camera_id in set(self.stops) - set(wanted):
-            self._stop(camera_id)
+        as_jpeg = {i for i in wanted if i in jpeg_ids or not browser_decodes(self.allowed[i])}
+        for camera_id in list(self.viewers):
+            if camera_id not in wanted or camera_id in as_jpeg:
+                self._stop(camera_id)
+        for camera_id in list(self.jpeg_stops):
+            if camera_id not in as_jpeg:
+                self._stop(camera_id)
         added = []
         for camera_id in wanted:
-            if camera_id not in self.stops:
-                self.stops[camera_id] = self.live.frames(camera_id).listen(self._on_frame)
+            if camera_id in self.viewers or camera_id in self.jpeg_stops:
+                continue
+            if camera_id in as_jpeg:
+                self.jpeg_stops[camera_id] = self.live.frames(camera_id).listen(self._on_frame)
+            else:
+                self._join(camera_id)
+            if camera_id not in self.shown:
                 added.append(self.allowed[camera_id])
-        self.shown.update(self.stops)
+        self.shown.update(wanted)
         return added
 
     def close(self) -> None:
-        """Stop listening to every camera."""
-        for camera_id in list(self.stops):
+        """Stop receiving every camera."""
+        for camera_id in [*self.viewers, *self.jpeg_stops]:
             self._stop(camera_id)
         self.still_watching(self.shown)
 
-    def still_watching(self, camera_ids: set[int] | dict[int, Callable[[], None]]) -> None:
+    def still_watching(self, camera_ids: Iterable[int]) -> None:
         """Tell the audit that these cameras are (or were until now) on screen."""
         for camera_id in camera_ids:
             self.live.views.still_watching(self.who, camera_id, "grid")
 
-    def _stop(self, camera_id: int) -> None:
-        self.stops.pop(camera_id)()
-        self.pending.pop(camera_id, None)
+    def _join(self, camera_id: int) -> None:
+        self.viewers[camera_id] = self.live.keyframes(camera_id).join(functools.partial(self._queued, camera_id))
+        self._queued(camera_id)
 
-    def _on_frame(self, frame: Frame) -> None:
-        self.pending[frame.camera_id] = frame
+    def _stop(self, camera_id: int) -> None:
+        viewer = self.viewers.pop(camera_id, None)
+        relay = self.live.keyframe_relays.get(camera_id)
+        if viewer is not None and relay is not None:
+            relay.leave(viewer)
+        stop = self.jpeg_stops.pop(camera_id, None)
+        if stop is not None:
+            stop()
+        self.pending.pop(camera_id, None)
+        self.dirty.discard(camera_id)
+
+    def _queued(self, camera_id: int) -> None:
+        self.dirty.add(camera_id)
         self.wake.set()
 
+    def _on_frame(self, frame: Frame) -> None:
+        self.pending[frame.camera_id] = grid_message(frame.camera_id, JPEG, frame.jpeg)
+        self.wake.set()
+
+    async def _take_keyframes(self) -> None:
+        """Send new init segments at once, and keep only each camera's newest keyframe for its turn."""
+        for camera_id in list(self.dirty):
+            self.dirty.discard(camera_id)
+            viewer = self.viewers.get(camera_id)
+            if viewer is None:
+                continue
+            init: InitSegment | None = None
+            newest: Fragment | None = None
+            while not viewer.queue.empty():
+                piece = viewer.queue.get_nowait()
+                if piece is None:  # fell behind or the camera was deleted: start over
+                    self._stop(camera_id)
+                    if camera_id in self.live.keyframe_relays:  # not deleted
+                        self._join(camera_id)
+                    break
+                if isinstance(piece, InitSegment):
+                    init, newest = piece, None
+                else:
+                    newest = piece
+            if init is not None:
+                await self.ws.send_text(json.dumps({"type": "init", "camera": camera_id, "mime": init.mime}))
+                await self.ws.send_bytes(grid_message(camera_id, KEYFRAME_INIT, init.data))
+            if newest is not None:
+                self.pending[camera_id] = grid_message(camera_id, KEYFRAME, newest.data)
+
     async def send(self) -> None:
-        """Send each camera's newest frame as `camera id (4 bytes, big-endian) + JPEG`, and failures as JSON."""
+        """Send each camera's newest picture when its turn comes, and failures as JSON."""
         status_at = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), STATUS_EVERY_S)
             self.wake.clear()
+            await self._take_keyframes()
             now = time.monotonic()
             for camera_id in [c for c in self.pending if now - self.sent_at.get(c, 0.0) >= GRID_FRAME_EVERY_S]:
-                frame = self.pending.pop(camera_id)
                 self.sent_at[camera_id] = now
-                await self.ws.send_bytes(struct.pack(">I", camera_id) + frame.jpeg)
-            if self.pending:  # frames that came too soon after the last one: send them when it is time
+                await self.ws.send_bytes(self.pending.pop(camera_id))
+            if self.pending:  # pictures that came too soon after the last one: send them when it is time
                 due = min(self.sent_at[c] for c in self.pending) + GRID_FRAME_EVERY_S
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 self.wake.set()
             if now - status_at >= STATUS_EVERY_S:
                 status_at = now
                 await self._send_failures()
-                self.still_watching(self.stops)
+                self.still_watching([*self.viewers, *self.jpeg_stops])
 
     async def _send_failures(self) -> None:
         """Say which shown cameras give no picture and why, whenever that changes."""
         failing = {}
-        for camera_id in self.stops:
-            source = self.live.sources.get(camera_id)
-            if source is not None and source.state == LiveState.FAILING and source.error:
-                failing[str(camera_id)] = t(f"recorder.failure.{source.error}", self.who.language)
+        workers: list[tuple[int, FrameSource | KeyframeRelay | None]] = [
+            *((c, self.live.keyframe_relays.get(c)) for c in self.viewers),
+            *((c, self.live.sources.get(c)) for c in self.jpeg_stops),
+        ]
+        for camera_id, worker in workers:
+            if worker is not None and worker.state == LiveState.FAILING and worker.error:
+                failing[str(camera_id)] = t(f"recorder.failure.{worker.error}", self.who.language)
         if failing != self.failing:
             self.failing = failing
             await self.ws.send_text(json.dumps({"type": "failing", "cameras": failing}))
@@ -301,7 +372,8 @@ class GridFeed:
 
 @router.websocket("/api/live/frames")
 async def grid_frames(ws: WebSocket) -> None:
-    """Feed a live grid: the browser sends `{"cameras": [ids]}` (the tiles in view), gets their frames."""
+    """Feed a live grid: the browser sends `{"cameras": [ids], "jpeg": [ids]}` (the tiles in view, and those
+    whose video it cannot decode), and gets their pictures (see GridFeed)."""
     who = await _admit(ws)
     if who is None:
         return
@@ -321,9 +393,10 @@ async def grid_frames(ws: WebSocket) -> None:
             try:
                 message = json.loads(receiving.result())
                 ids = [int(i) for i in message.get("cameras", [])]
+                jpeg = [int(i) for i in message.get("jpeg", [])]
             except (ValueError, TypeError, AttributeError):
                 continue  # not ours to answer: ignore what we do not understand
-            added = feed.show(ids)
+            added = feed.show(ids, jpeg)
             if added:
                 await feed.live.views.grid_viewed(who, added, ip)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):

@@ -1,9 +1,11 @@
 """/: the dashboard, a live grid of every camera the user may watch.
 
-Each tile shows the camera's latest frame (about one a second, see appliance/live/frames.py), its name,
-its site and whether it records. The frames do not go through NiceGUI: web/static/grid.js opens one
-websocket per page (/api/live/frames) and asks only for the tiles on screen, so that the server sends
-each frame once to each page as raw JPEG bytes. Wall mode fills the screen with the grid alone.
+Each tile shows the camera's latest keyframe (about one a second), its name, its site and whether it
+records. The pictures do not go through NiceGUI: web/static/grid.js opens one websocket per page
+(/api/live/frames) and asks only for the tiles on screen. The server sends each camera's keyframes as
+the camera encoded them (its sub stream), which the browser decodes in a paused video element; only a
+camera whose video the browser cannot decode, or that has nothing smaller than its main stream, comes
+as JPEGs that the appliance decodes (appliance/live/frames.py). Wall mode fills the screen with the grid.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class CameraTile:
                 f' title="{escape(t("live.open_camera", name=camera.name))}"'
             ) as self.element
         ):
-            ui.element("img").props(f'alt="{escape(camera.name)}"')
+            ui.element("video").props("muted playsinline disablepictureinpicture")  # keyframes, when it can
+            ui.element("img").props(f'alt="{escape(camera.name)}"')  # JPEGs, when it cannot
             ui.element("div").classes("wardcam-tile-wait")
             with ui.element("div").classes("wardcam-tile-label"):
                 ui.label(camera.name).classes("wardcam-tile-name")

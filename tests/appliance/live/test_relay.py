@@ -90,6 +90,26 @@ async def test_viewers_share_one_ffmpeg_get_playable_video_and_a_late_joiner_sta
     await until(lambda: not ffmpegs_reading(url), 5, "its ffmpeg gone")
 
 
+async def test_the_grid_gets_only_keyframes_of_the_sub_stream_copied_and_one_ffmpeg_per_camera(
+    service: LiveService, rtsp_server_factory: Any
+) -> None:
+    server = rtsp_server_factory(cameras=2, width=320, height=180, fps=10)
+    main, sub = server.urls
+    service.streams = fixed_streams(main, sub)
+    relay = service.keyframes(3)
+    first, second = relay.join(), relay.join()
+    got = await pieces(first, 4)  # the init segment and three keyframes, 2 s apart
+    assert isinstance(got[0], InitSegment) and got[0].codec.startswith("avc1.")
+    assert all(isinstance(f, Fragment) and f.keyframe for f in got[1:])
+    assert (await pieces(second, 2))[0] == got[0]
+    assert len(ffmpegs_reading(sub)) == 1 and not ffmpegs_reading(main)
+    late = relay.join()
+    assert [p.keyframe for p in await pieces(late, 2, within_s=1) if isinstance(p, Fragment)] == [True]
+    for viewer in (first, second, late):
+        relay.leave(viewer)
+    assert relay.running  # kept a while for the next look (a page reload, a filter change)
+
+
 async def test_a_camera_that_restarts_sends_a_new_init_segment_then_a_keyframe(
     service: LiveService, rtsp_server_factory: Any
 ) -> None:

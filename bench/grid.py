@@ -1,0 +1,272 @@
+"""Benchmark: what the dashboard's live grid costs the appliance, and how soon it paints.
+
+    .venv/bin/python bench/grid.py --cameras 62 --pages 3 --seconds 30
+
+1. Encode one sub-stream-sized clip once (640x360, H.264, no B-frames, a keyframe every second, raw
+   Annex-B) and serve it looped from appliance/demo/rtsp_server.py --clip, so that the camera server
+   encodes nothing while we measure. Each camera's main and sub stream are the same mount (the sub
+   stream's URL has ?stream=sub), so that the server runs one pipeline a camera: the main stream is only
+   recorded, which the baseline holds.
+2. Run the appliance as a real process (`python -m appliance serve`), add N cameras (two a site) over
+   the API, and wait until every camera records.
+3. Measure the CPU of the appliance and all its child processes (the recording ffmpegs, and the live
+   view's) for --seconds with no page open: the baseline.
+4. Open --pages Chromium pages on the dashboard at 1920x1080, switch them to wall mode so that every
+   tile is on screen, wait until every tile shows a frame, let it settle, and measure again for the
+   same time. grid_cpu_pct is the difference, in % of one core.
+5. first_paint_s: on the first page, from the start of navigation until the first paint with every
+   tile laid out: the later of the browser's first contentful paint and the frame in which the last
+   tile got its size (first_contentful_paint_s is given as well).
+
+Prints ONE JSON object on stdout; logs go to stderr. The camera server's CPU is measured apart and
+given as rtsp_server_cpu_pct; Chromium's is not counted (it is the screen, not the appliance).
+
+tile_fps says how many pictures a second each tile really showed. Chromium decodes the keyframes
+(about half a core per page of 62 tiles, measured), so on a 2-core machine that also runs the cameras
+and the appliance, three pages fall behind one picture a second; the appliance then sends fewer
+pictures and does less work, so grid_cpu_pct_at_1fps_estimate scales the Python share up to one
+picture a second per tile (ffmpeg's share does not depend on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from appliance.demo.cameras import BlockingSyntheticCameras  # noqa: E402
+from bench.recording import ClipServerOptions, Group  # noqa: E402
+from tests.harness.appliance import RunningAppliance, start_appliance  # noqa: E402
+
+log = logging.getLogger("bench.grid")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]  # fmt: skip
+VIEWPORT = {"width": 1920, "height": 1080}
+RECORDING_TIMEOUT_S = 180.0
+FRAMES_TIMEOUT_S = 60.0
+SETTLE_S = 10.0
+TARGETS = {"grid_cpu_pct": 30.0, "first_paint_s": 2.0}
+
+
+def encode_clip(path: Path, fps: int, kbps: int, seconds: int = 20) -> None:
+    """Encode the sub-stream clip once: 640x360, libx264, no B-frames, a keyframe every second, Annex-B."""
+    argv = [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate={fps},noise=alls=8:allf=t",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
+        "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k",
+        "-bf", "0", "-g", str(fps), "-keyint_min", str(fps), "-sc_threshold", "0",
+        "-x264-params", "repeat-headers=1", "-an", "-f", "h264", str(path),
+    ]  # fmt: skip
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    log.info("clip encoded: %s, %.0f kbit/s", path, path.stat().st_size * 8 / seconds / 1000)
+
+
+def measure(group: Group, seconds: float) -> tuple[float, float]:
+    """Return the group's CPU use over `seconds`, and its Python process's own, in % of one core."""
+    own0, reaped0, live0 = group.cpu()
+    started = time.monotonic()
+    time.sleep(seconds)
+    own1, reaped1, live1 = group.cpu()
+    wall = time.monotonic() - started
+    return 100.0 * (own1 + reaped1 + live1 - own0 - reaped0 - live0) / wall, 100.0 * (own1 - own0) / wall
+
+
+def live_ffmpegs(pid: int) -> dict[str, int]:
+    """Count the appliance's grid ffmpegs: keyframe relays, and frame sources (JPEG)."""
+    count = {"keyframe_relays": 0, "frame_sources": 0}
+    for child in psutil.Process(pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            cmdline = child.cmdline()
+            if child.name() == "ffmpeg" and "noise=drop=not(key)" in cmdline:
+                count["keyframe_relays"] += 1
+            elif child.name() == "ffmpeg" and "nokey" in cmdline:
+                count["frame_sources"] += 1
+    return count
+
+
+def set_up(server: RunningAppliance, urls: list[str]) -> None:
+    """Add an admin and the cameras (main and sub stream each), two a site; wait until every camera records."""
+    server.add_user("owner", "admin")
+    pairs = [(url, f"{url}?stream=sub") for url in urls]
+    with closing(server.login("owner")) as admin:
+        site_ids: list[int] = []
+        for index, (main, sub) in enumerate(pairs):
+            if index % 2 == 0:
+                response = admin.post("/api/sites", json={"name": f"Điểm {index // 2 + 1:02d}"})
+                site_ids.append(response.json()["id"])
+            body = {"name": f"Camera {index + 1:02d}", "main_url": main, "sub_url": sub, "site_id": site_ids[-1]}
+            admin.post("/api/cameras", json=body).raise_for_status()
+        urls = [main for main, _ in pairs]
+        deadline = time.monotonic() + RECORDING_TIMEOUT_S
+        while True:
+            states = [admin.get(f"/api/cameras/{i}/status").json()["state"] for i in range(1, len(urls) + 1)]
+            recording = states.count("recording")
+            if recording == len(urls):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {recording} of {len(urls)} cameras record after {RECORDING_TIMEOUT_S} s")
+            time.sleep(2)
+    log.info("all %d cameras record", len(urls))
+
+
+async def open_pages(server: RunningAppliance, count: int, cameras: int, pw: Any) -> tuple[list[Any], float, float]:
+    """Open `count` wall-mode dashboards; return the pages, first paint and first contentful paint (s)."""
+    with closing(server.login("owner")) as client:
+        cookie = str(client.cookies["wardcam_session"])
+    browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    pages = []
+    first_paint = fcp = 0.0
+    for index in range(count):
+        context = await browser.new_context(viewport=VIEWPORT, locale="vi-VN")
+        await context.add_cookies([{"name": "wardcam_session", "value": cookie, "url": server.url}])
+        page = await context.new_page()
+        await page.goto(server.url + "/", wait_until="commit")
+        laid_out = await page.wait_for_function(
+            f"""() => {{
+                const tiles = document.querySelectorAll('[data-live-tile]');
+                return tiles.length === {cameras} && tiles[{cameras} - 1].getBoundingClientRect().width > 0
+                    && performance.now();
+            }}""",
+            polling="raf",
+            timeout=30_000,
+        )
+        if index == 0:
+            laid_out_s = float(await laid_out.json_value()) / 1000
+            fcp = float(
+                await page.evaluate(
+                    """new Promise(resolve => new PerformanceObserver(list => {
+                        const entry = list.getEntries().find(e => e.name === 'first-contentful-paint');
+                        if (entry) resolve(entry.startTime);
+                    }).observe({type: 'paint', buffered: true}))"""
+                )
+            ) / 1000  # fmt: skip
+            first_paint = max(laid_out_s, fcp)  # the first paint that has the tiles in it
+            log.info("first page: tiles laid out after %.2f s, first contentful paint %.2f s", laid_out_s, fcp)
+        await page.wait_for_load_state("load")
+        await page.wait_for_function("window.did_handshake === true")
+        await page.locator("[data-wall-mode]").click()  # every tile on screen
+        pages.append(page)
+    started = time.monotonic()
+    for page in pages:
+        await page.wait_for_function(
+            f"document.querySelectorAll('[data-live-tile] .wardcam-shown').length === {cameras}",
+            timeout=FRAMES_TIMEOUT_S * 1000,
+        )
+    log.info("every tile of every page shows a frame after %.1f s more", time.monotonic() - started)
+    return pages, first_paint, fcp
+
+
+async def frames_counted(pages: list[Any]) -> list[int]:
+    """Return how many frames each page has received so far."""
+    return [int(await page.evaluate("WardCamGrid.frames")) for page in pages]
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark and return its figures."""
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory(prefix="wardcam-grid-") as tmp:
+        work = Path(tmp)
+        clip = work / "sub.h264"
+        encode_clip(clip, args.fps, args.kbps)
+        options = ClipServerOptions(cameras=args.cameras, width=640, height=360, fps=args.fps, clip=str(clip))
+        cameras = BlockingSyntheticCameras(options)
+        cameras.start()
+        server: RunningAppliance | None = None
+        try:
+            server = start_appliance(work / "data", log_file=work / "appliance.log")
+            set_up(server, cameras.urls)
+            appliance = Group("appliance", [psutil.Process(server.process.pid)])
+            camera_server = psutil.Process(cameras.pid)
+            await asyncio.sleep(SETTLE_S)
+            baseline, baseline_own = await asyncio.to_thread(measure, appliance, args.seconds)
+            log.info("no page open: %.1f%% of a core (the recording of %d cameras; %.1f%% in Python)", baseline,
+                     args.cameras, baseline_own)  # fmt: skip
+
+            async with async_playwright() as pw:
+                pages, first_paint, fcp = await open_pages(server, args.pages, args.cameras, pw)
+                await asyncio.sleep(SETTLE_S)
+                sources = live_ffmpegs(server.process.pid)
+                counted = await frames_counted(pages)
+                server_before = sum(camera_server.cpu_times()[:2])
+                started = time.monotonic()
+                watched, watched_own = await asyncio.to_thread(measure, appliance, args.seconds)
+                wall = time.monotonic() - started
+                server_pct = 100.0 * (sum(camera_server.cpu_times()[:2]) - server_before) / wall
+                counted_after = await frames_counted(pages)
+                per_tile = [(b - a) / wall / args.cameras for a, b in zip(counted, counted_after, strict=True)]
+                log.info("%d pages open: %.1f%% of a core (%.1f%% in Python); %s; %.2f frames/s per tile",
+                         args.pages, watched, watched_own, sources, statistics.fmean(per_tile))  # fmt: skip
+            await asyncio.sleep(0)
+            # ffmpeg's share does not depend on how fast the pages take pictures; Python's grows with it
+            children = (watched - watched_own) - (baseline - baseline_own)
+            python = watched_own - baseline_own
+            fps = statistics.fmean(per_tile)
+            result = {
+                "grid_cpu_pct": round(watched - baseline, 2),
+                "first_paint_s": round(first_paint, 3),
+                "first_contentful_paint_s": round(fcp, 3),
+                "cameras": args.cameras,
+                "pages": args.pages,
+                "seconds": args.seconds,
+                "grid_python_cpu_pct": round(python, 2),
+                "grid_ffmpeg_cpu_pct": round(children, 2),
+                # when the pages could not take a picture a second (on a small machine that runs them, the
+                # cameras and the appliance together), what the appliance would use if they could
+                "grid_cpu_pct_at_1fps_estimate": round(children + python / min(1.0, max(fps, 0.01)), 2),
+                "baseline_cpu_pct": round(baseline, 2),
+                "with_pages_cpu_pct": round(watched, 2),
+                **sources,
+                "tile_fps": round(fps, 3),
+                "rtsp_server_cpu_pct": round(server_pct, 2),
+            }
+            if args.idle_check:
+                await asyncio.sleep(35)  # the frame sources stop 30 s after the last page closed
+                result["grid_ffmpegs_after_close"] = sum(live_ffmpegs(server.process.pid).values())
+            result["ok"] = result["grid_cpu_pct"] <= TARGETS["grid_cpu_pct"] and first_paint <= TARGETS["first_paint_s"]
+            return result
+        finally:
+            if server is not None:
+                server.stop()
+            cameras.stop()
+
+
+def main() -> int:
+    """Parse the command line, run, print the JSON object."""
+    p = argparse.ArgumentParser(description="Measure what the live grid costs the appliance.")
+    p.add_argument("--cameras", type=int, default=62)
+    p.add_argument("--pages", type=int, default=3)
+    p.add_argument("--seconds", type=int, default=30, help="length of each CPU measurement")
+    p.add_argument("--fps", type=int, default=10, help="frame rate of the sub-stream clip (a keyframe a second)")
+    p.add_argument("--kbps", type=int, default=512, help="bit rate of the sub-stream clip")
+    p.add_argument("--idle-check", action="store_true", help="also check that the frame sources stop afterwards")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="bench %(levelname)s %(message)s")
+    print(json.dumps(asyncio.run(run(args))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
