@@ -245,7 +245,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.idle_check:
                 await asyncio.sleep(35)  # the frame sources stop 30 s after the last page closed
                 result["grid_ffmpegs_after_close"] = sum(live_ffmpegs(server.process.pid).values())
-            result["ok"] = result["grid_cpu_pct"] <= TARGETS["grid_cpu_pct"] and first_paint <= TARGETS["first_paint_s"]
+            worst = max(result["grid_cpu_pct"], result["grid_cpu_pct_at_1fps_estimate"])
+            result["ok"] = worst <= TARGETS["grid_cpu_pct"] and first_paint <= TARGETS["first_paint_s"]
             return result
         finally:
             if server is not None:
