@@ -3,6 +3,7 @@
 from appliance.db.models.addons import AddonState
 from appliance.db.models.audit import AuditEntry
 from appliance.db.models.cameras import AudioPolicy, Camera, Site
+from appliance.db.models.detections import Detection
 from appliance.db.models.recordings import DiskSample, EvidenceLock, Segment
 from appliance.db.models.settings import Setting
 from appliance.db.models.users import ApiToken, Role, Session, User
@@ -13,6 +14,7 @@ __all__ = [
     "AudioPolicy",
     "AuditEntry",
     "Camera",
+    "Detection",
     "DiskSample",
     "EvidenceLock",
     "Role",
