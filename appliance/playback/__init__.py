@@ -1,0 +1,1 @@
+"""Playback: what a camera recorded (ranges and gaps), a continuous stream from any moment, and clips."""

@@ -1,0 +1,228 @@
+"""Join the fragmented MP4 outputs of successive ffmpeg runs into one continuous stream.
+
+A playback stream outlives one ffmpeg: the segments to play are read from the index in batches, and
+new ones close while someone watches. Each run writes its own ftyp+moov and fragments whose decode
+times start again near 0. The Splicer keeps the first run's init segment, drops the next runs' (when
+they describe the same tracks), moves each later fragment's decode time (tfdt) to where the stream
+has got to, and numbers the fragments (mfhd) on. A run whose tracks differ (the camera's stream
+changed) cannot follow in the same file: IncompatibleRun ends the stream there.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from appliance.live.fmp4 import Fragment, FragmentSplitter, InitSegment, MalformedStream
+
+_HEADER = struct.Struct(">I4s")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+
+class IncompatibleRun(Exception):
+    """The next run's tracks differ from the stream's: it cannot be appended to the same file."""
+
+
+def _boxes(buf: bytes | bytearray, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """Return (type, payload start, box end) of the boxes between start and end (32-bit sizes and largesize)."""
+    found = []
+    pos = start
+    while pos + 8 <= end:
+        size, kind = _HEADER.unpack_from(buf, pos)
+        header = 8
+        if size == 1 and pos + 16 <= end:
+            size, header = _U64.unpack_from(buf, pos + 8)[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            raise MalformedStream(f"box {kind!r} overruns its parent")
+        found.append((kind, pos + header, pos + size))
+        pos += size
+    return found
+
+
+def _child(buf: bytes | bytearray, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    for found, payload, box_end in _boxes(buf, start, end):
+        if found == kind:
+            return payload, box_end
+    return None
+
+
+@dataclass(frozen=True)
+class Track:
+    """What a fragment needs from the moov: the track's timescale, kind and default sample duration."""
+
+    track_id: int
+    timescale: int
+    handler: bytes
+    default_duration: int = 0
+
+
+@dataclass(frozen=True)
+class InitInfo:
+    """An init segment's tracks, and the bytes that must match for another run to follow it."""
+
+    tracks: dict[int, Track]
+    signature: bytes
+    video_track: int
+
+
+def read_init(moov: bytes) -> InitInfo:
+    """Read a moov payload: every track's id, timescale and handler, and what identifies the tracks."""
+    tracks: dict[int, Track] = {}
+    signature = bytearray()
+    video = 0
+    trex_durations: dict[int, int] = {}
+    for kind, payload, end in _boxes(moov, 0, len(moov)):
+        if kind == b"mvex":
+            for sub, sub_payload, sub_end in _boxes(moov, payload, end):
+                if sub == b"trex" and sub_end - sub_payload >= 24:
+                    track_id, _, duration = struct.unpack_from(">III", moov, sub_payload + 4)
+                    trex_durations[track_id] = duration
+                    signature += moov[sub_payload:sub_end]
+        if kind != b"trak":
+            continue
+        tkhd = _child(moov, payload, end, b"tkhd")
+        mdia = _child(moov, payload, end, b"mdia")
+        if tkhd is None or mdia is None:
+            raise MalformedStream("a trak without tkhd or mdia")
+        version = moov[tkhd[0]]
+        track_id = _U32.unpack_from(moov, tkhd[0] + (20 if version == 1 else 12))[0]
+        mdhd = _child(moov, mdia[0], mdia[1], b"mdhd")
+        hdlr = _child(moov, mdia[0], mdia[1], b"hdlr")
+        minf = _child(moov, mdia[0], mdia[1], b"minf")
+        stbl = _child(moov, minf[0], minf[1], b"stbl") if minf else None
+        stsd = _child(moov, stbl[0], stbl[1], b"stsd") if stbl else None
+        if mdhd is None or hdlr is None or stsd is None:
+            raise MalformedStream("a trak without mdhd, hdlr or stsd")
+        timescale = _U32.unpack_from(moov, mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12))[0]
+        handler = bytes(moov[hdlr[0] + 8 : hdlr[0] + 12])
+        tracks[track_id] = Track(track_id, timescale, handler)
+        if handler == b"vide" and not video:
+            video = track_id
+        signature += struct.pack(">II", track_id, timescale) + handler + moov[stsd[0] : stsd[1]]
+    if not video or any(t.timescale <= 0 for t in tracks.values()):
+        raise MalformedStream("no video track, or a track without a timescale")
+    tracks = {i: Track(i, t.timescale, t.handler, trex_durations.get(i, 0)) for i, t in tracks.items()}
+    return InitInfo(tracks, bytes(signature), video)
+
+
+@dataclass
+class _TrackRun:
+    """Where one track of one fragment starts and ends (decode time, in the track's timescale)."""
+
+    track_id: int
+    tfdt_at: int  # offset of the tfdt payload in the moof
+    version: int
+    start: int
+    duration: int
+
+
+def _track_runs(moof: bytearray, tracks: dict[int, Track]) -> tuple[int, list[_TrackRun]]:
+    """Return the offset of mfhd's sequence number and each traf's decode time and duration."""
+    sequence_at = -1
+    runs: list[_TrackRun] = []
+    for kind, payload, end in _boxes(moof, 8, len(moof)):
+        if kind == b"mfhd":
+            sequence_at = payload + 4
+        if kind != b"traf":
+            continue
+        track_id, default_duration, tfdt, duration = 0, 0, None, 0
+        for sub, at, sub_end in _boxes(moof, payload, end):
+            flags = _U32.unpack_from(moof, at)[0] & 0xFFFFFF
+            if sub == b"tfhd":
+                track_id = _U32.unpack_from(moof, at + 4)[0]
+                track = tracks.get(track_id)
+                default_duration = track.default_duration if track else 0
+                pos = at + 8 + (8 if flags & 0x1 else 0) + (4 if flags & 0x2 else 0)
+                if flags & 0x8:
+                    default_duration = _U32.unpack_from(moof, pos)[0]
+            elif sub == b"tfdt":
+                version = moof[at]
+                value = _U64.unpack_from(moof, at + 4)[0] if version == 1 else _U32.unpack_from(moof, at + 4)[0]
+                tfdt = (at + 4, version, value)
+            elif sub == b"trun":
+                count = _U32.unpack_from(moof, at + 4)[0]
+                pos = at + 8 + (4 if flags & 0x1 else 0) + (4 if flags & 0x4 else 0)
+                if flags & 0x100:
+                    stride = 4 * sum(bool(flags & bit) for bit in (0x100, 0x200, 0x400, 0x800))
+                    if pos + stride * count > sub_end:
+                        raise MalformedStream("trun overruns its box")
+                    duration += sum(_U32.unpack_from(moof, pos + i * stride)[0] for i in range(count))
+                else:
+                    duration += default_duration * count
+        if tfdt is None:
+            raise MalformedStream("a traf without tfdt")
+        runs.append(_TrackRun(track_id, tfdt[0], tfdt[1], tfdt[2], duration))
+    return sequence_at, runs
+
+
+@dataclass
+class Splicer:
+    """Turn the outputs of successive ffmpeg runs into the bytes of one continuous fragmented MP4."""
+
+    init: InitInfo | None = None
+    end_ts: int = 0  # where the video track has got to, in its timescale
+    fragments: int = 0
+    _run_offset_s: float = 0.0
+    _run_started: bool = False
+    _splitter: FragmentSplitter = field(default_factory=FragmentSplitter)
+
+    @property
+    def end_s(self) -> float:
+        """Return how many seconds of video the stream holds so far."""
+        if self.init is None:
+            return 0.0
+        return self.end_ts / self.init.tracks[self.init.video_track].timescale
+
+    def next_run(self) -> None:
+        """Expect the output of a new ffmpeg run, to be placed after everything so far."""
+        self._splitter = FragmentSplitter()
+        self._run_offset_s = self.end_s
+        self._run_started = False
+
+    def feed(self, data: bytes) -> bytes:
+        """Take the next bytes of the current run; return the bytes to send on (possibly none yet)."""
+        out = bytearray()
+        for piece in self._splitter.feed(data):
+            if isinstance(piece, InitSegment):
+                out += self._take_init(piece)
+            else:
+                out += self._shift(piece)
+        return bytes(out)
+
+    def _take_init(self, piece: InitSegment) -> bytes:
+        ftyp_size = _U32.unpack_from(piece.data, 0)[0]
+        moov = piece.data[ftyp_size:]
+        info = read_init(moov[8:])
+        if self.init is None:
+            self.init = info
+            return piece.data
+        if info.signature != self.init.signature:
+            raise IncompatibleRun("the next recording's tracks differ from the stream's")
+        return b""
+
+    def _shift(self, piece: Fragment) -> bytes:
+        """Renumber a fragment and move its decode times after what was sent before."""
+        assert self.init is not None
+        moof_size = _U32.unpack_from(piece.data, 0)[0]
+        moof = bytearray(piece.data[:moof_size])
+        sequence_at, runs = _track_runs(moof, self.init.tracks)
+        self.fragments += 1
+        if sequence_at >= 0:
+            _U32.pack_into(moof, sequence_at, self.fragments)
+        for run in runs:
+            track = self.init.tracks.get(run.track_id)
+            if track is None:
+                raise MalformedStream(f"a fragment of unknown track {run.track_id}")
+            start = run.start + round(self._run_offset_s * track.timescale)
+            if run.version == 1:
+                _U64.pack_into(moof, run.tfdt_at, start)
+            elif start < 2**32:
+                _U32.pack_into(moof, run.tfdt_at, start)
+            else:
+                raise MalformedStream("a 32-bit decode time overflows")
+            if run.track_id == self.init.video_track:
+                self.end_ts = max(self.end_ts, start + run.duration)
+        return bytes(moof) + piece.data[moof_size:]

@@ -1,0 +1,56 @@
+"""Real footage for the playback tests: about 30 s of a synthetic RTSP camera, recorded once per session by the
+recorder's own ffmpeg command line (10 s fragmented MP4 segments), then copied and indexed by the recorder's
+indexer into each test's own database."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.bus import EventBus
+from appliance.db.models.cameras import Camera
+from appliance.db.models.recordings import Segment
+from appliance.recorder.argv import RecordingPlan, recording_argv, segment_dir
+from appliance.recorder.index import index_segment
+from tests.appliance.playback.support import Footage
+
+RECORD_S = 32.0
+
+
+@pytest.fixture(scope="session")
+def recorded(rtsp_cameras: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Record one synthetic camera (640x360, 10 fps, a keyframe every 2 s) for about 30 s; return the folder."""
+    assert shutil.which("ffmpeg") and shutil.which("ffprobe"), "ffmpeg and ffprobe are needed (make test installs them)"
+    out = tmp_path_factory.mktemp("recorded")
+    plan = RecordingPlan(url=rtsp_cameras.urls[3], camera_id=1, output_dir=out, video_codec="h264")
+    for day in (date.today(), date.today() + timedelta(days=1)):
+        segment_dir(plan, day).mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(recording_argv(plan), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(RECORD_S)
+    proc.send_signal(signal.SIGINT)  # finalizes the open segment
+    _, err = proc.communicate(timeout=15)
+    files = sorted(out.glob("1/*/*.mp4"))
+    assert len(files) >= 3, err.decode(errors="replace")[-2000:]
+    return out
+
+
+@pytest.fixture
+async def footage(db: Path, recorded: Path) -> Footage:
+    """Copy the session's recording into this test's data folder and index every segment."""
+    recordings = db / "recordings"
+    shutil.copytree(recorded, recordings)  # keeps the files' times: the index reads each end from them
+    camera = await Camera.create(name="Cổng chợ", main_url="rtsp://127.0.0.1:9/cam1")
+    assert camera.id == 1  # the folder the footage was recorded into
+    bus = EventBus()
+    for path in sorted(recordings.glob("1/*/*.mp4")):
+        await index_segment(camera.id, path, recordings, bus)
+    segments = await Segment.filter(camera_id=camera.id).order_by("start")
+    assert len(segments) >= 3
+    return Footage(recordings, camera, segments)
