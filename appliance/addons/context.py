@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from appliance.audit import AuditLog
     from appliance.bus import EventBus
+    from appliance.cameras import Cameras
     from appliance.settings import Settings
 
 
@@ -25,3 +26,14 @@ class AddonContext:
     data_dir: Path
     log: logging.Logger
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    @property
+    def cameras(self) -> Cameras:
+        """Return the camera service: sites and cameras changed as the Cameras page changes them.
+
+        The same checks, audit entries and CameraChanged announcements; each change names the user
+        who makes it (`who=`), so an add-on acts for a person, never on its own authority.
+        """
+        from appliance.cameras import Cameras  # imported here: the camera service imports the recorder
+
+        return Cameras(self.audit, self.bus)
