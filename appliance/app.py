@@ -16,6 +16,7 @@ from appliance.bus import EventBus
 from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
 from appliance.live.service import LiveService
+from appliance.mqtt import MqttService
 from appliance.recorder.manager import Recorder
 from appliance.recorder.storage import Storage
 from appliance.settings import Settings
@@ -38,6 +39,7 @@ class Appliance:
         )
         self.storage = Storage(self.recorder.retention, self.audit, on_offline_after=self.recorder.set_offline_after)
         self.live = LiveService(self.bus, self.audit)
+        self.mqtt = MqttService(self.audit, settings.data_dir)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()
@@ -59,6 +61,8 @@ class Appliance:
             stack.push_async_callback(self.recorder.stop)
             await self.live.start()
             stack.push_async_callback(self.live.stop)
+            await self.mqtt.start()  # before the add-ons, which subscribe through it
+            stack.push_async_callback(self.mqtt.stop)
             await self.addons.start()
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))

@@ -20,6 +20,7 @@ from appliance.bus import EventBus
 from appliance.db.models.audit import AuditEntry
 from appliance.db.models.cameras import Camera
 from appliance.db.models.users import Role, Session, User
+from appliance.mqtt import MqttState, MqttStatus
 from appliance.recorder.supervisor import CameraStatus, RecorderState
 
 PREFIX = "wardcam"
@@ -118,12 +119,38 @@ def _addons(states: Sequence[tuple[str, str]]) -> list[Metric]:
     return [family]
 
 
+MQTT_STATES = tuple(state.value for state in MqttState)
+
+
+def _mqtt(status: MqttStatus | None) -> list[Metric]:
+    """The broker connection: connected or not, its state, and what went through it."""
+    if status is None:
+        return []
+    connected = GaugeMetricFamily(f"{PREFIX}_mqtt_connected", "1 while the MQTT broker is connected.",
+                                  value=1.0 if status.connected else 0.0)  # fmt: skip
+    state = GaugeMetricFamily(f"{PREFIX}_mqtt_state", "1 for the state the MQTT connection is in.", labels=["state"])
+    for value in MQTT_STATES:
+        state.add_metric([value], 1.0 if status.state.value == value else 0.0)
+    counters = [
+        ("messages_received", "MQTT messages received on a subscribed topic.", status.received),
+        ("messages_published", "MQTT messages the broker took from WardCam.", status.published),
+        ("handler_failures", "MQTT messages whose handler raised an exception.", status.handler_failures),
+        ("malformed_payloads", "MQTT payloads a consumer could not use (bad JSON, wrong types, ...).",
+         status.malformed),
+        ("messages_dropped", "MQTT messages dropped because their handler fell too far behind.", status.dropped),
+        ("connects", "Times WardCam connected to the MQTT broker.", status.connects),
+    ]  # fmt: skip
+    totals = [CounterMetricFamily(f"{PREFIX}_mqtt_{name}", text, value=value) for name, text, value in counters]
+    return [connected, state, *totals]
+
+
 async def exposition(
     bus: EventBus,
     session_policy: SessionPolicy,
     addon_states: Sequence[tuple[str, str]] = (),
     version: str = __version__,
     recording: Sequence[CameraStatus] = (),
+    mqtt: MqttStatus | None = None,
 ) -> bytes:
     """Read every figure now and return the metrics page."""
     now = datetime.now(UTC)
@@ -135,5 +162,6 @@ async def exposition(
         *await _cameras(),
         *_addons(addon_states),
         *_recording(recording, now),
+        *_mqtt(mqtt),
     ]
     return render(families)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from appliance.audit import AuditLog
     from appliance.bus import EventBus
     from appliance.cameras import Cameras
+    from appliance.mqtt import MqttService
     from appliance.settings import Settings
 
 
@@ -37,3 +38,13 @@ class AddonContext:
         from appliance.cameras import Cameras  # imported here: the camera service imports the recorder
 
         return Cameras(self.audit, self.bus)
+
+    @property
+    def mqtt(self) -> MqttService:
+        """Return the appliance's one MQTT connection: subscribe(), publish(), topic(), status.
+
+        Subscriptions outlive reconnects; unsubscribe on ctx.stack: ctx.stack.callback(ctx.mqtt.subscribe(...)).
+        """
+        from appliance.mqtt import current  # the connection of the appliance running in this process
+
+        return current()

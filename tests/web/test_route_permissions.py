@@ -48,6 +48,7 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/api/audit.csv": ADMIN,
     "/metrics": ADMIN,
     "/api/storage": ADMIN,
+    "/api/mqtt": ADMIN,  # GET shows the settings without the password; PUT changes them
     "/api/addons": ADMIN,
     "/api/addons/{name}/enable": ADMIN,
     "/api/addons/{name}/disable": ADMIN,

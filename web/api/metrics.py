@@ -21,7 +21,8 @@ async def metrics(_: Principal = require(Permission.MANAGE_SYSTEM)) -> Response:
     appliance = context.appliance()
     addons = [(a.name, a.status.value) for a in appliance.addons.addons.values()]
     statuses = [r.status for r in appliance.recorder.recorders.values()]
-    body = await exposition(appliance.bus, appliance.accounts.session_policy, addons, recording=statuses)
+    body = await exposition(appliance.bus, appliance.accounts.session_policy, addons, recording=statuses,
+                           mqtt=appliance.mqtt.status)  # fmt: skip
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -12,6 +12,7 @@ from appliance.logs import recent
 from appliance.system import read_status
 from web import context, design
 from web.access import page
+from web.components.mqtt import mqtt_section
 from web.components.stat import stat_card
 from web.components.storage import storage_section
 from web.format import duration, size
@@ -26,6 +27,7 @@ async def system_page() -> None:
         status_cards = ui.element("div").classes(design.GRID)
         await health_checks()
         await storage_section()
+        mqtt_section()
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
 
