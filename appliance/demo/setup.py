@@ -1,13 +1,19 @@
-"""Demo mode: a local broker, four synthetic cameras with a visible clock, and sites to match."""
+"""Demo mode: four synthetic cameras with a visible clock, sites to match, and the built-in broker switched on.
+
+The demo's MQTT broker is the built-in "Mosquitto broker" add-on, as on a real box: it is enabled the
+first time the demo starts (with port 1883, or a free port when 1883 is taken), and staff may
+disable it like any add-on. The MQTT settings' default, "use the built-in broker", then connects to it.
+"""
 
 from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
 
-from appliance.broker import MosquittoBroker
+from appliance.db.models.addons import AddonState
 from appliance.db.models.cameras import Camera, Site
 from appliance.demo.cameras import SyntheticCameras
+from appliance.net import free_port, port_open
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,12 +30,22 @@ DEMO_CAMERAS = [
 ]
 
 
+BROKER_ADDON = "mosquitto"
+MQTT_PORT = 1883
+
+
+async def enable_builtin_broker() -> None:
+    """Enable the built-in broker add-on the first time the demo starts (the add-ons start after the demo)."""
+    port = MQTT_PORT if not port_open("127.0.0.1", MQTT_PORT) else free_port()
+    _, created = await AddonState.get_or_create(name=BROKER_ADDON, defaults={"enabled": True,
+                                                                            "options": {"port": port}})  # fmt: skip
+    if created:
+        log.info("demo: the built-in MQTT broker is enabled (port %d)", port)
+
+
 async def start_demo(stack: AsyncExitStack, settings: Settings) -> list[str]:
-    """Start the demo's broker and cameras, and make sure the demo cameras exist in the database."""
-    broker = MosquittoBroker(settings.data_dir / "mosquitto")
-    await broker.start()
-    stack.push_async_callback(broker.stop)
-    log.info("demo: mosquitto listening on %s:%d", broker.host, broker.port)
+    """Start the demo's cameras, make sure they exist in the database, and switch the built-in broker on."""
+    await enable_builtin_broker()
 
     cameras = SyntheticCameras(len(DEMO_CAMERAS))
     await cameras.start()
