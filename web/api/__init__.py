@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import addons, audit, auth, cameras, health, live, metrics, mqtt, schema, sites, storage, users
+from web.api import addons, audit, auth, cameras, health, live, metrics, mqtt, recordings, schema, sites, storage, users
 
 # Every router of the API; web.app.mount() includes them all. Add a new router here.
 ROUTERS: list[APIRouter] = [
@@ -19,5 +19,6 @@ ROUTERS: list[APIRouter] = [
     cameras.router,
     live.router,
     storage.router,
+    recordings.router,
     mqtt.router,
 ]
