@@ -4,17 +4,24 @@ indexer into each test's own database."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from tortoise.backends.base import executor
 
 from appliance.bus import EventBus
+from appliance.db.connection import close_database, migrate, open_database
 from appliance.db.models.cameras import Camera
 from appliance.db.models.recordings import Segment
 from appliance.recorder.argv import RecordingPlan, recording_argv, segment_dir
@@ -54,3 +61,39 @@ async def footage(db: Path, recorded: Path) -> Footage:
     segments = await Segment.filter(camera_id=camera.id).order_by("start")
     assert len(segments) >= 3
     return Footage(recordings, camera, segments)
+
+
+async def _on_server(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Open a fresh, migrated database of each kind WardCam supports: SQLite, then PostgreSQL."""
+    executor.EXECUTOR_CACHE.clear()  # Tortoise caches SQL per model, not per dialect
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path / 'wardcam.db'}"
+        await open_database(url)
+        await migrate(url)
+        yield url
+        await close_database()
+        executor.EXECUTOR_CACHE.clear()
+        return
+    server_url = os.environ.get("WARDCAM_TEST_POSTGRES_URL")
+    assert server_url, "WARDCAM_TEST_POSTGRES_URL is not set: run the tests through tools/with-postgres.sh"
+    name = f"wardcam_test_{secrets.token_hex(6)}"
+    await _on_server(server_url, f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await open_database(url)
+        await migrate(url)
+        yield url
+        await close_database()
+    finally:
+        executor.EXECUTOR_CACHE.clear()
+        await asyncio.sleep(0)
+        await _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -67,7 +67,7 @@ async def test_a_window_cuts_the_segments_that_overlap_its_edges(footage: Footag
     assert with_keyframes[0].keyframes == tuple(middle.keyframes)
 
 
-async def test_a_whole_day_of_one_camera_is_answered_quickly(db: object) -> None:
+async def test_a_whole_day_of_one_camera_is_answered_quickly(any_db: str) -> None:
     camera = await Camera.create(name="Chợ", main_url="rtsp://127.0.0.1:9/cam1")
     other = await Camera.create(name="Hẻm", main_url="rtsp://127.0.0.1:9/cam2")
     day = datetime(2025, 3, 2, tzinfo=UTC)
