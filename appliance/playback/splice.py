@@ -49,6 +49,67 @@ def _child(buf: bytes | bytearray, start: int, end: int, kind: bytes) -> tuple[i
     return None
 
 
+VISUAL_ENTRY_FIELDS = 78  # bytes of a visual sample entry before its boxes (ISO/IEC 14496-12)
+AUDIO_ENTRY_FIELDS = 28
+VISUAL_ENTRIES = frozenset({b"avc1", b"avc3", b"hvc1", b"hev1"})
+
+
+def _descriptor(buf: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """Return (tag, content start, content end) of the MPEG-4 descriptor at pos (sizes in 7-bit groups)."""
+    tag, size, pos = buf[pos], 0, pos + 1
+    for _ in range(4):
+        byte = buf[pos]
+        pos += 1
+        size = size << 7 | byte & 0x7F
+        if not byte & 0x80:
+            break
+    if pos + size > end:
+        raise MalformedStream("an esds descriptor overruns its box")
+    return tag, pos, pos + size
+
+
+def _audio_config(esds: bytes) -> bytes:
+    """Return what identifies an esds: the object type and the decoder-specific config, not the bit rates."""
+    tag, pos, end = _descriptor(esds, 4, len(esds))  # after version and flags: the ES_Descriptor
+    if tag != 0x03:
+        return esds
+    flags = esds[pos + 2]
+    pos += 3 + (2 if flags & 0x80 else 0)  # ES_ID, flags, the ES it depends on
+    if flags & 0x40:
+        pos += 1 + esds[pos]  # a URL
+    pos += 2 if flags & 0x20 else 0  # an OCR stream
+    while pos < end:
+        tag, start, stop = _descriptor(esds, pos, end)
+        if tag == 0x04:  # DecoderConfigDescriptor: object type (1), stream type (1), buffer (3), bit rates (8)
+            inner = start + 13
+            while inner < stop:
+                sub, sub_start, sub_stop = _descriptor(esds, inner, stop)
+                if sub == 0x05:
+                    return esds[start : start + 1] + esds[sub_start:sub_stop]
+                inner = sub_stop
+            return esds[start : start + 1]
+        pos = stop
+    return esds
+
+
+def _entries_signature(moov: bytes, start: int, end: int) -> bytes:
+    """Return what must match in two runs' sample descriptions: the codec and its configuration.
+
+    ffmpeg writes each run's measured bit rates too (btrt, and inside esds), which differ run to run and
+    matter to no player: they are left out.
+    """
+    out = bytearray()
+    for kind, payload, entry_end in _boxes(moov, start + 8, end):  # after version, flags and entry count
+        fields = VISUAL_ENTRY_FIELDS if kind in VISUAL_ENTRIES else AUDIO_ENTRY_FIELDS
+        out += kind + moov[payload : payload + fields]
+        for child, child_start, child_end in _boxes(moov, payload + fields, entry_end):
+            if child == b"btrt":
+                continue
+            body = moov[child_start:child_end]
+            out += child + (_audio_config(body) if child == b"esds" else body)
+    return bytes(out)
+
+
 @dataclass(frozen=True)
 class Track:
     """What a fragment needs from the moov: the track's timescale, kind and default sample duration."""
@@ -101,7 +162,7 @@ def read_init(moov: bytes) -> InitInfo:
         tracks[track_id] = Track(track_id, timescale, handler)
         if handler == b"vide" and not video:
             video = track_id
-        signature += struct.pack(">II", track_id, timescale) + handler + moov[stsd[0] : stsd[1]]
+        signature += struct.pack(">II", track_id, timescale) + handler + _entries_signature(moov, *stsd)
     if not video or any(t.timescale <= 0 for t in tracks.values()):
         raise MalformedStream("no video track, or a track without a timescale")
     tracks = {i: Track(i, t.timescale, t.handler, trex_durations.get(i, 0)) for i, t in tracks.items()}

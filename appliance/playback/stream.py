@@ -113,6 +113,10 @@ def _never() -> bool:
     return False
 
 
+def _video(segment: SegmentRow) -> tuple[str, int, int]:
+    return segment.video_codec, segment.width, segment.height
+
+
 class PlaybackStream:
     """One client's playback of one camera from one moment."""
 
@@ -130,6 +134,7 @@ class PlaybackStream:
         self.pieces: list[Piece] = []
         self.done = False
         self.skipped: list[str] = []  # segments that could not be played
+        self.next_start: datetime | None = None  # where a new stream must take over (the camera's stream changed)
         self._first: tuple[SegmentRow, float] | None = None
         self._run: FfmpegRun | None = None
         self._closed = False
@@ -166,15 +171,16 @@ class PlaybackStream:
         todo += [(s, 0.0) for s in await segments_after(self.camera_id, first, self.first_batch - 1)]
         try:
             while todo and not self._closed:
-                last = todo[-1][0]
-                entries = await asyncio.to_thread(self._check, todo)
+                entries, last = await asyncio.to_thread(self._check, todo)
                 if entries:
                     try:
                         async with aclosing(self._play(entries, splicer)) as output:
                             async for data in output:
                                 yield data
                     except IncompatibleRun:
-                        log.info("playback of camera %d ends at %s: the stream changed", self.camera_id, last.path)
+                        self.next_start = entries[0].segment.start
+                        log.info("playback of camera %d ends before %s: the camera's stream changed there",
+                                 self.camera_id, entries[0].segment.path)  # fmt: skip
                         return
                     stopped_at = self._short_run(entries, splicer)
                     if stopped_at is not None:
@@ -186,16 +192,25 @@ class PlaybackStream:
             self.done = True
             await self.close()
 
-    def _check(self, todo: list[tuple[SegmentRow, float]]) -> list[Entry]:
-        """Return the entries of the files that can be played (others are skipped with a warning)."""
-        entries = []
+    def _check(self, todo: list[tuple[SegmentRow, float]]) -> tuple[list[Entry], SegmentRow]:
+        """Return the entries of one run and the last segment it took.
+
+        Files that cannot be played are skipped with a warning. A run ends before a segment whose video
+        differs from the run's first (codec or size: the camera was reconfigured), which cannot be copied
+        into the same output: the next run starts with it.
+        """
+        entries: list[Entry] = []
+        last = todo[0][0]
         for segment, skip in todo:
+            if entries and _video(segment) != _video(entries[0].segment):
+                break
+            last = segment
             entry = checked_entry(segment, self.recordings_dir, skip_s=skip)
             if entry is None:
                 self.skipped.append(segment.path)
             else:
                 entries.append(entry)
-        return entries
+        return entries, last
 
     async def _play(self, entries: list[Entry], splicer: Splicer) -> AsyncGenerator[bytes, None]:
         """Run ffmpeg over the entries and yield its output, spliced after what was sent before."""

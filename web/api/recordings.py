@@ -185,6 +185,7 @@ class PlaybackMapOut(BaseModel):
     camera_id: int
     start: datetime
     done: bool = Field(description="The stream has ended: the pieces are all there will be")
+    next: datetime | None = Field(description="Where a new stream must take over (the camera's video changed)")
     pieces: list[PieceOut]
 
 
@@ -195,7 +196,8 @@ async def playback_map(
     """Tell which wall-clock time each stretch of one of the caller's streams shows (gaps are left out)."""
     stream = playback().stream(who, playback_id)
     pieces = [PieceOut(at=round(p.at_s, 3), start=p.start, duration=round(p.duration_s, 3)) for p in stream.pieces]
-    return PlaybackMapOut(camera_id=stream.camera_id, start=stream.start, done=stream.done, pieces=pieces)
+    return PlaybackMapOut(camera_id=stream.camera_id, start=stream.start, done=stream.done, next=stream.next_start,
+                          pieces=pieces)  # fmt: skip
 
 
 declare("/api/recordings/play/map", Permission.VIEW_PLAYBACK)

@@ -13,7 +13,7 @@
   const MAP_EVERY_MS = 4000; // how often the map is read again while the stream goes on
   const DRAG_PX = 6; // a pointer that moves less than this is a click
 
-  const state = { id: "", pieces: [], done: true, mapAt: 0, mapping: false, asked: 0, url: "" };
+  const state = { id: "", pieces: [], done: true, next: null, mapAt: 0, mapping: false, asked: 0, url: "" };
   let drag = null;
 
   const $ = (selector) => document.querySelector(selector);
@@ -71,6 +71,7 @@
     state.id = newId();
     state.pieces = [];
     state.done = false;
+    state.next = null;
     state.mapAt = 0;
     state.asked = ms;
     const start = encodeURIComponent(new Date(ms).toISOString());
@@ -105,6 +106,7 @@
         const map = await response.json();
         state.pieces = map.pieces.map((p) => ({ at: p.at, start: Date.parse(p.start), duration: p.duration }));
         state.done = map.done;
+        state.next = map.next ? Date.parse(map.next) : null;
       }
     } catch (error) {
       // the next tick tries again
@@ -235,7 +237,12 @@
     v.addEventListener("error", () => {
       if (state.id && v.getAttribute("src")) explainError();
     });
-    v.addEventListener("ended", () => say(text("ended")));
+    v.addEventListener("ended", async () => {
+      // the camera's video changed (another size or codec): a new stream takes over from there
+      await readMap();
+      if (state.next !== null) play(state.next);
+      else say(text("ended"));
+    });
   }
 
   setInterval(() => {

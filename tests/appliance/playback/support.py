@@ -36,10 +36,10 @@ class Footage:
         )  # fmt: skip
 
 
-def ffprobe_packets(path: Path) -> list[dict[str, Any]]:
-    """Return the video packets of a file as ffprobe reads them: pts_time, duration_time, flags."""
+def ffprobe_packets(path: Path, stream: str = "v:0") -> list[dict[str, Any]]:
+    """Return the packets of a stream (video by default) as ffprobe reads them: pts_time, duration_time, flags."""
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,duration_time,flags",
+        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,duration_time,flags",
          "-of", "json", str(path)], capture_output=True, text=True, check=True,
     )  # fmt: skip
     packets: list[dict[str, Any]] = json.loads(result.stdout)["packets"]

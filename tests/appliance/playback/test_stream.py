@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from appliance.playback.stream import NothingRecorded, PlaybackStream
+from appliance.db.models.recordings import Segment
+from appliance.playback.ffmpeg import Entry, FfmpegRun, concat_script
+from appliance.playback.ranges import SegmentRow
+from appliance.playback.splice import Splicer
+from appliance.playback.stream import NothingRecorded, PlaybackStream, stream_argv
+from appliance.recorder.argv import SEGMENT_FORMAT_OPTIONS
+from appliance.recorder.mp4 import read_segment
 from tests.appliance.playback.support import Footage, decode_errors, ffprobe_packets
 
 FRAME_S = 0.1  # the synthetic camera sends 10 frames a second
@@ -211,3 +218,76 @@ async def test_a_moment_in_a_gap_plays_from_the_next_recording_and_no_recording_
         await PlaybackStream(footage.camera.id, last.end + timedelta(hours=1), footage.dir).open()
     with pytest.raises(NothingRecorded):
         await PlaybackStream(footage.camera.id + 1, first.start, footage.dir).open()
+
+
+async def test_runs_with_audio_join_with_both_tracks_in_step(tmp_path: Path) -> None:
+    # a camera with AAC audio: each track's decode times must move on together at every join
+    await asyncio.to_thread(
+        subprocess.run,
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "30", "-c:v", "libx264", "-preset",
+         "ultrafast", "-g", "20", "-bf", "0", "-c:a", "aac", "-f", "segment", "-segment_time", "10",
+         "-segment_format", "mp4", "-reset_timestamps", "1", "-segment_format_options", SEGMENT_FORMAT_OPTIONS,
+         str(tmp_path / "seg%03d.mp4")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    splicer = Splicer()
+    out = bytearray()
+    for path in await asyncio.to_thread(lambda: sorted(tmp_path.glob("seg*.mp4"))):
+        info = read_segment(path)
+        row = SegmentRow(0, datetime.now(UTC), datetime.now(UTC), info.duration_s, path.name)
+        run = FfmpegRun(stream_argv(), concat_script([Entry(row, path, 0.0, info.duration_s)]))
+        splicer.next_run()
+        await run.start()
+        while data := await run.read(65536):
+            out += splicer.feed(data)
+        assert await run.wait() == 0
+    joined = tmp_path / "joined.mp4"
+    joined.write_bytes(bytes(out))
+
+    video = assert_continuous(ffprobe_packets(joined))
+    audio = [float(p["pts_time"]) for p in ffprobe_packets(joined, "a:0")]
+    steps = [b - a for a, b in itertools.pairwise(audio)]
+    assert min(steps) > 0 and max(steps) < 0.05  # AAC frames of 1024 samples at 48 kHz are 21.3 ms
+    assert video[-1] == pytest.approx(29.9, abs=0.15) and audio[-1] == pytest.approx(30.0, abs=0.1)
+    assert decode_errors(joined) == ""
+
+
+async def test_a_camera_whose_video_changed_ends_the_stream_where_a_new_one_takes_over(
+    footage: Footage, tmp_path: Path
+) -> None:
+    like = footage.segments[1]
+    base = footage.segments[-1].end + timedelta(days=2)  # after the real footage: nothing follows
+    before = await footage.place(like, base)
+    # the camera was set to a smaller picture: its next segment cannot be copied into the same stream
+    small = tmp_path / "small"
+    small.mkdir()
+    await asyncio.to_thread(
+        subprocess.run,
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10",
+         "-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-bf", "0", "-f", "segment",
+         "-segment_time", "10", "-segment_format", "mp4", "-reset_timestamps", "1", "-segment_format_options",
+         SEGMENT_FORMAT_OPTIONS, str(small / "seg%03d.mp4")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    info = read_segment(small / "seg000.mp4")
+    local = before.end.astimezone()
+    path = f"{footage.camera.id}/{local:%Y-%m-%d}/{local:%H-%M-%S}.mp4"
+    (footage.dir / path).write_bytes((small / "seg000.mp4").read_bytes())
+    after = await Segment.create(
+        camera_id=footage.camera.id, start=before.end, end=before.end + timedelta(seconds=info.duration_s),
+        duration_s=info.duration_s, size=1, path=path, video_codec="h264", width=320, height=180,
+        keyframes=list(info.keyframes_s),
+    )  # fmt: skip
+
+    stream = PlaybackStream(footage.camera.id, base, footage.dir)
+    out = await play(stream, tmp_path / "before.mp4")
+    times = assert_continuous(ffprobe_packets(out))
+    assert [p.segment_id for p in stream.pieces] == [before.id]
+    assert times[-1] == pytest.approx(like.duration_s, abs=2 * FRAME_S)
+    assert stream.next_start == after.start
+
+    stream = PlaybackStream(footage.camera.id, stream.next_start, footage.dir)
+    out = await play(stream, tmp_path / "after.mp4")
+    assert ffprobe_packets(out) and decode_errors(out) == ""
+    assert [p.segment_id for p in stream.pieces] == [after.id]
