@@ -190,10 +190,11 @@ async def click_timeline_at(page: Page, at: datetime) -> None:
 
 
 async def video_state(page: Page) -> dict[str, float]:
-    """Return the player's playback position and the wall-clock time (ms) it shows."""
+    """Return the player's position (s), the wall-clock time (ms) it shows there, and the moment asked for (ms)."""
     state: dict[str, float] = await page.evaluate(
         "(() => { const v = document.querySelector('video[data-playback-video]');"
-        " return {time: v.currentTime, wall: Number(v.dataset.wallClock || 0)}; })()"
+        " return {time: v.currentTime, wall: WardCamPlayback.wallClock(v.currentTime) || 0,"
+        " asked: Number(v.dataset.asked || 0)}; })()"
     )
     return state
 
@@ -213,7 +214,7 @@ async def test_a_click_on_the_timeline_plays_from_that_moment_across_segments(
     # zoom to the hour for a precise click, then play from 2.5 s before the first segment boundary
     moment = ward.minute_start + timedelta(seconds=7.5)
     await zoom_to_hour(page, moment)
-    await click_timeline_at(page, moment)  # the first click plays; the hour view zooms where it played
+    await click_timeline_at(page, moment)
     video = page.locator("video[data-playback-video]")
     await expect(video).to_have_js_property("paused", False)
     await page.wait_for_function(
@@ -221,11 +222,14 @@ async def test_a_click_on_the_timeline_plays_from_that_moment_across_segments(
         timeout=TIMEOUT_MS,
     )  # across the segment boundary, about 4 s in (from the keyframe at 6 s)
     state = await video_state(page)
+    asked = datetime.fromtimestamp(state["asked"] / 1000, UTC)
+    assert abs((asked - moment).total_seconds()) < 1.0  # where the click landed on the bar
+    # the stream's first frame is the keyframe at or before the moment asked for, and the wall-clock time
+    # shown runs on with the video across the segment boundary
+    started = datetime.fromtimestamp(state["wall"] / 1000, UTC) - timedelta(seconds=state["time"])
+    assert started <= asked + timedelta(seconds=0.05)
+    assert (asked - started).total_seconds() < GOP_S + 0.15
     shown = datetime.fromtimestamp(state["wall"] / 1000, UTC)
-    # the wall-clock time shown is the moment clicked (give or take a keyframe interval and the click's pixel)
-    # plus how far playback has got
-    expected = moment + timedelta(seconds=state["time"])
-    assert abs((shown - expected).total_seconds()) < GOP_S + 1.0
     clock_text = await page.locator("[data-playback-clock]").inner_text()
     match = re.fullmatch(r"Đang phát: (\d\d:\d\d:\d\d)", clock_text)
     assert match is not None, clock_text
@@ -302,6 +306,25 @@ async def test_a_drag_across_the_timeline_fills_the_clip_range(ward: Ward, logge
     assert datetime.strptime(to, "%H:%M:%S") > datetime.strptime(value, "%H:%M:%S")
 
 
+async def test_moving_from_day_to_day(ward: Ward, logged_in: Any) -> None:
+    page = await logged_in("owner")
+    await open_recordings(page, ward)
+    day = ward.minute_start.astimezone(local_timezone()).date()
+    day_input = page.get_by_label(VI["recordings.day"], exact=True)
+    await page.get_by_role("button", name=VI["recordings.next_day"]).click()
+    await expect(day_input).to_have_value((day + timedelta(days=1)).isoformat())
+    await expect(page.get_by_text(VI["recordings.nothing_this_day"])).to_be_visible()
+    await expect(page.locator("[data-playback-timeline] .wardcam-range")).to_have_count(0)
+    await page.get_by_role("button", name=VI["recordings.previous_day"]).click()
+    await page.get_by_role("button", name=VI["recordings.previous_day"]).click()
+    await expect(day_input).to_have_value((day - timedelta(days=1)).isoformat())
+    await expect(page.get_by_text(VI["recordings.nothing_this_day"])).to_be_visible()
+    await page.get_by_role("button", name=VI["recordings.today"]).click()
+    await expect(day_input).to_have_value(datetime.now(local_timezone()).date().isoformat())
+    await expect(page.locator("[data-recording-now]")).to_have_count(1)
+    assert "day=" in page.url  # the address says which camera and day, for a bookmark
+
+
 async def test_police_playback_is_audited_and_a_viewer_is_refused(ward: Ward, logged_in: Any) -> None:
     page = await logged_in("canh-sat")
     await open_recordings(page, ward)
@@ -315,7 +338,9 @@ async def test_police_playback_is_audited_and_a_viewer_is_refused(ward: Ward, lo
     assert entry["object_type"] == "camera" and entry["object_id"] == str(ward.camera_id)
     assert entry["detail"]["camera"] == "Cổng chợ"
     played_from = datetime.fromisoformat(entry["detail"]["from"])
-    assert abs((played_from - (ward.minute_start + timedelta(seconds=20))).total_seconds()) < GOP_S + 1.5
+    asked = datetime.fromtimestamp((await video_state(page))["asked"] / 1000, UTC)
+    assert played_from <= asked and (asked - played_from).total_seconds() < GOP_S + 1  # the keyframe before it
+    assert abs((datetime.fromisoformat(entry["detail"]["asked"]) - asked).total_seconds()) < 1
 
     # the viewer role may watch live only: the page and the API refuse playback
     viewer = await logged_in("xem")

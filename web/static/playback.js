@@ -77,6 +77,7 @@
     const start = encodeURIComponent(new Date(ms).toISOString());
     state.url = `/api/recordings/play?camera_id=${bar.dataset.camera}&start=${start}&playback=${state.id}`;
     say(text("loading"));
+    v.dataset.asked = String(Math.round(ms));
     v.src = state.url;
     v.play().catch(() => {}); // autoplay refused: the controls let the user start it
     if (window.emitEvent) window.emitEvent("wardcam-playing", { at: ms });
