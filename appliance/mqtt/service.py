@@ -219,11 +219,8 @@ class MqttService:
         future = client.publish(topic, data, qos, retain, wait)
         if not wait:
             return not (future.done() and future.exception() is not None)
-        try:
-            await asyncio.wait_for(future, timeout_s)
-        except (TimeoutError, ConnectionError, asyncio.CancelledError):
-            return False
-        return True
+        done, _ = await asyncio.wait({future}, timeout=timeout_s)  # our own cancellation still propagates
+        return bool(done) and not future.cancelled() and future.exception() is None
 
     def count_malformed(self, topic: str, why: str) -> None:
         """Count a payload a consumer could not use (bad JSON, wrong types, unknown camera...) and log it, throttled."""

@@ -20,6 +20,7 @@ from appliance.i18n import t
 from appliance.validation import field_errors
 
 SETTINGS_KEY = "mqtt"
+PASSWORD_MAX = 256
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 CLIENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 BASE_TOPIC = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
@@ -61,7 +62,7 @@ class MqttSettings(BaseModel):
     broker: BrokerChoice = Field(default="builtin", title="mqtt.field.broker", description="mqtt.help.broker")
     url: str = Field(default="", max_length=255, title="mqtt.field.url", description="mqtt.help.url")
     username: str = Field(default="", max_length=128, title="mqtt.field.username")
-    password: SecretStr = Field(default=SecretStr(""), max_length=256, title="mqtt.field.password",
+    password: SecretStr = Field(default=SecretStr(""), title="mqtt.field.password",
                                 description="mqtt.help.password")  # fmt: skip
     ca_pem: str = Field(default="", max_length=65536, title="mqtt.field.ca_pem", description="mqtt.help.ca_pem")
     tls_insecure: bool = Field(default=False, title="mqtt.field.tls_insecure", description="mqtt.help.tls_insecure")
@@ -78,6 +79,14 @@ class MqttSettings(BaseModel):
     @classmethod
     def _username(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if len(secret) > PASSWORD_MAX or any(ord(c) < 32 for c in secret):
+            raise _error("mqtt.error.password")
+        return value
 
     @field_validator("client_id")
     @classmethod
