@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -160,7 +160,7 @@ class PlaybackStream:
                 return piece.start + timedelta(seconds=min(at_s - piece.at_s, piece.duration_s))
         return None
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """Yield the stream's bytes until the recording runs out (or the caller stops reading)."""
         if self._first is None:
             await self.open()
@@ -275,8 +275,9 @@ class PlaybackStream:
         return []
 
     async def close(self) -> None:
-        """Stop: kill the running ffmpeg."""
+        """Stop: kill the running ffmpeg; the stream is done."""
         self._closed = True
+        self.done = True
         run = self._run
         if run is not None:
             await run.close()

@@ -28,7 +28,7 @@ from appliance.audit_export import local_timezone
 from appliance.i18n import catalog
 from appliance.recorder.argv import SEGMENT_FORMAT_OPTIONS
 from appliance.recorder.mp4 import read_segment
-from tests.harness.appliance import RunningAppliance, start_appliance
+from tests.harness.appliance import PASSWORD, RunningAppliance, start_appliance
 
 pytestmark = pytest.mark.browser
 
@@ -99,9 +99,10 @@ def ward(tmp_path_factory: pytest.TempPathFactory, rtsp_cameras: Any) -> Iterato
     server = start_appliance(data)
     try:
         server.add_user("owner", "admin")
-        server.add_user("canh-sat", "police")
-        server.add_user("xem", "viewer")
         with closing(server.login("owner")) as admin:
+            for name, role in (("canh-sat", "police"), ("xem", "viewer")):
+                created = admin.post("/api/users", json={"username": name, "password": PASSWORD, "role": role})
+                assert created.status_code == 201, created.text
             site = admin.post("/api/sites", json={"name": "Chợ Bàn Cờ"}).json()["id"]
             body = {"name": "Cổng chợ", "main_url": rtsp_cameras.urls[1], "site_id": site, "enabled": False}
             response = admin.post("/api/cameras", json=body)

@@ -15,12 +15,14 @@ Times are ISO 8601; a time without a zone is the appliance's local time.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Query, Request
+from nicegui import app
 from pydantic import BaseModel, Field
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -57,8 +59,6 @@ def playback() -> Playback:
 
         service = Playback(recorder.dir, appliance.settings.data_dir / "tmp" / "clips", appliance.audit, writing_since)
         _services[appliance] = service
-        from nicegui import app
-
         app.on_shutdown(service.close)
     return service
 
@@ -142,13 +142,17 @@ class StreamResponse(StreamingResponse):
 
     def __init__(self, stream: PlaybackStream) -> None:
         self.stream = stream
+        self.chunks = stream.chunks()
         headers = {"Cache-Control": "no-store", "X-Playback-Start": stream.start.isoformat(timespec="milliseconds")}
-        super().__init__(stream.chunks(), media_type="video/mp4", headers=headers)
+        super().__init__(self.chunks, media_type="video/mp4", headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
+            # a browser that leaves while a chunk is being sent leaves the generator suspended: close it now
+            with contextlib.suppress(RuntimeError):
+                await self.chunks.aclose()
             await self.stream.close()
 
 

@@ -1,6 +1,6 @@
-"""Real footage for the playback tests: about 30 s of a synthetic RTSP camera, recorded once per session by the
-recorder's own ffmpeg command line (10 s fragmented MP4 segments), then copied and indexed by the recorder's
-indexer into each test's own database."""
+"""Real footage for the playback tests: about 17 s of a synthetic RTSP camera, recorded once per session by the
+recorder's own ffmpeg command line (fragmented MP4 segments of 4 s rather than 10, so that a short recording has
+several), then copied and indexed by the recorder's indexer into each test's own database."""
 
 from __future__ import annotations
 
@@ -28,15 +28,17 @@ from appliance.recorder.argv import RecordingPlan, recording_argv, segment_dir
 from appliance.recorder.index import index_segment
 from tests.appliance.playback.support import Footage
 
-RECORD_S = 32.0
+RECORD_S = 17.0
+SEGMENT_S = 4
 
 
 @pytest.fixture(scope="session")
 def recorded(rtsp_cameras: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Record one synthetic camera (640x360, 10 fps, a keyframe every 2 s) for about 30 s; return the folder."""
+    """Record one synthetic camera (640x360, 10 fps, a keyframe every 2 s) for about 17 s; return the folder."""
     assert shutil.which("ffmpeg") and shutil.which("ffprobe"), "ffmpeg and ffprobe are needed (make test installs them)"
     out = tmp_path_factory.mktemp("recorded")
-    plan = RecordingPlan(url=rtsp_cameras.urls[3], camera_id=1, output_dir=out, video_codec="h264")
+    plan = RecordingPlan(url=rtsp_cameras.urls[3], camera_id=1, output_dir=out, video_codec="h264",
+                         segment_seconds=SEGMENT_S)  # fmt: skip
     for day in (date.today(), date.today() + timedelta(days=1)):
         segment_dir(plan, day).mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(recording_argv(plan), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -44,7 +46,7 @@ def recorded(rtsp_cameras: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
     proc.send_signal(signal.SIGINT)  # finalizes the open segment
     _, err = proc.communicate(timeout=15)
     files = sorted(out.glob("1/*/*.mp4"))
-    assert len(files) >= 3, err.decode(errors="replace")[-2000:]
+    assert len(files) >= 4, err.decode(errors="replace")[-2000:]
     return out
 
 

@@ -23,8 +23,8 @@ def clips(footage: Footage, tmp_path: Path) -> Clips:
 
 async def test_a_clip_across_a_segment_boundary_lasts_as_long_as_the_range(footage: Footage, clips: Clips) -> None:
     first, second = footage.segments[:2]
-    start = first.end - timedelta(seconds=4.5)
-    end = second.start + timedelta(seconds=6.5)
+    start = first.end - timedelta(seconds=1.5)  # across two boundaries: into the third segment
+    end = second.end + timedelta(seconds=1.5)
     clip = await clips.create(footage.camera.id, start, end, owner_id=7)
     assert clip.state == ClipState.WORKING
     await clips.wait(clip)

@@ -56,8 +56,8 @@ async def test_the_segment_being_written_is_a_range_that_ends_now(footage: Foota
 
 async def test_a_window_cuts_the_segments_that_overlap_its_edges(footage: Footage) -> None:
     middle = footage.segments[1]
-    start = middle.start + timedelta(seconds=3)
-    end = middle.end - timedelta(seconds=3)
+    start = middle.start + timedelta(seconds=1)
+    end = middle.end - timedelta(seconds=1)
     found = await recordings(footage.camera.id, start, end, now=end + timedelta(hours=1))
 
     assert [s.path for s in found.segments] == [middle.path]

@@ -58,7 +58,7 @@ async def test_playback_starts_at_the_keyframe_before_the_moment_and_runs_on_acr
     footage: Footage, tmp_path: Path
 ) -> None:
     first, second, third = footage.segments[:3]
-    at = first.end - timedelta(seconds=3.3)  # 3.3 s before the first segment ends
+    at = first.end - timedelta(seconds=1.3)  # 1.3 s before the first segment ends
     stream = PlaybackStream(footage.camera.id, at, footage.dir)
     await stream.open()
     # the keyframe at or before the moment: at most one keyframe interval earlier
@@ -73,8 +73,8 @@ async def test_playback_starts_at_the_keyframe_before_the_moment_and_runs_on_acr
     # the stream's clock maps to the wall clock, segment by segment
     assert [p.segment_id for p in stream.pieces] == [s.id for s in footage.segments]
     assert stream.wall_clock(0.0) == stream.start
-    into_second = (first.end - stream.start).total_seconds() + 4.0
-    assert stream.wall_clock(into_second) == pytest.approx(second.start + timedelta(seconds=4), abs=timedelta(0.05))
+    into_second = (first.end - stream.start).total_seconds() + 2.0
+    assert stream.wall_clock(into_second) == pytest.approx(second.start + timedelta(seconds=2), abs=timedelta(0.05))
     assert third.start <= stream.wall_clock(times[-1]) <= footage.segments[-1].end  # type: ignore[operator]
 
 
