@@ -218,6 +218,9 @@ async def test_a_click_on_the_timeline_plays_from_that_moment_across_segments(
     await click_timeline_at(page, moment)
     video = page.locator("video[data-playback-video]")
     await expect(video).to_have_js_property("paused", False)
+    await expect(video).to_have_attribute("data-started-in-ms", re.compile(r"^\d+$"))
+    started_in_ms = int(await video.get_attribute("data-started-in-ms") or 0)
+    assert started_in_ms < 2000, f"playback started {started_in_ms} ms after the click"  # measured: 0.2-0.4 s
     await page.wait_for_function(
         "() => { const v = document.querySelector('video[data-playback-video]'); return v.currentTime > 5; }",
         timeout=TIMEOUT_MS,

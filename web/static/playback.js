@@ -13,7 +13,8 @@
   const MAP_EVERY_MS = 4000; // how often the map is read again while the stream goes on
   const DRAG_PX = 6; // a pointer that moves less than this is a click
 
-  const state = { id: "", pieces: [], done: true, next: null, mapAt: 0, mapping: false, asked: 0, url: "" };
+  const state = { id: "", pieces: [], done: true, next: null, mapAt: 0, mapping: false, asked: 0, askedAt: null,
+    url: "" };
   let drag = null;
 
   const $ = (selector) => document.querySelector(selector);
@@ -78,6 +79,8 @@
     state.url = `/api/recordings/play?camera_id=${bar.dataset.camera}&start=${start}&playback=${state.id}`;
     say(text("loading"));
     v.dataset.asked = String(Math.round(ms));
+    state.askedAt = performance.now();
+    delete v.dataset.startedInMs;
     v.src = state.url;
     v.play().catch(() => {}); // autoplay refused: the controls let the user start it
     if (window.emitEvent) window.emitEvent("wardcam-playing", { at: ms });
@@ -233,7 +236,11 @@
   function watch(v) {
     if (v.dataset.playbackWatched) return;
     v.dataset.playbackWatched = "1";
-    v.addEventListener("playing", () => say(""));
+    v.addEventListener("playing", () => {
+      say("");
+      if (state.askedAt !== null) v.dataset.startedInMs = String(Math.round(performance.now() - state.askedAt));
+      state.askedAt = null;
+    });
     v.addEventListener("waiting", () => say(text("loading")));
     v.addEventListener("error", () => {
       if (state.id && v.getAttribute("src")) explainError();
