@@ -21,7 +21,8 @@ from appliance.live.frames import Frame, FrameSource, JpegSplitter
 from appliance.live.service import LiveService
 from appliance.live.worker import LiveState
 from appliance.net import free_port
-from tests.appliance.live.support import ffmpegs_reading, fixed_streams, until
+from tests.appliance.live.support import ffmpegs_reading, fixed_streams
+from tests.harness.waiting import until
 
 
 def jpeg_size(jpeg: bytes) -> tuple[int, int]:

@@ -19,7 +19,8 @@ from appliance.live.relay import VIEWER_QUEUE, RelayViewer
 from appliance.live.service import LiveService
 from appliance.live.worker import LiveState
 from appliance.net import free_port
-from tests.appliance.live.support import ffmpegs_reading, fixed_streams, until
+from tests.appliance.live.support import ffmpegs_reading, fixed_streams
+from tests.harness.waiting import until
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from appliance.db.models.recordings import Segment
 from appliance.i18n import t
 from appliance.recorder.manager import Recorder
 from appliance.recorder.supervisor import RecorderState
-from tests.appliance.recorder.test_supervisor import until
+from tests.harness.waiting import until
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from appliance.bus import EventBus
 from appliance.db.models.cameras import AudioPolicy, Camera
 from appliance.db.models.recordings import Segment
 from appliance.recorder.manager import Recorder
-from tests.appliance.recorder.test_supervisor import until
+from tests.harness.waiting import until
 
 FPS = 10  # the synthetic cameras' frame rate
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,7 @@ from appliance.db.models.cameras import Camera
 from appliance.db.models.recordings import Segment
 from appliance.recorder.manager import Recorder
 from appliance.recorder.supervisor import RecorderState
-
-
-async def until(check: Callable[[], Any], within_s: float, what: str) -> None:
-    """Wait until an async or plain check is truthy."""
-    deadline = time.monotonic() + within_s
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {within_s} s")
-        await asyncio.sleep(0.2)
+from tests.harness.waiting import until
 
 
 @pytest.fixture
