@@ -15,9 +15,11 @@ from appliance.auth.sessions import purge_expired
 from appliance.bus import EventBus
 from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
+from appliance.detections import Detections
 from appliance.live.service import LiveService
 from appliance.mqtt import MqttService
 from appliance.recorder.manager import Recorder
+from appliance.recorder.retention import RetentionSummary
 from appliance.recorder.storage import Storage
 from appliance.settings import Settings
 
@@ -40,6 +42,8 @@ class Appliance:
         self.storage = Storage(self.recorder.retention, self.audit, on_offline_after=self.recorder.set_offline_after)
         self.live = LiveService(self.bus, self.audit)
         self.mqtt = MqttService(self.audit, settings.data_dir)
+        self.detections = Detections(settings.data_dir, self.bus)
+        self.recorder.retention.on_pass.append(self._forget_old_detections)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
         self._stack = AsyncExitStack()
@@ -61,6 +65,8 @@ class Appliance:
             stack.push_async_callback(self.recorder.stop)
             await self.live.start()
             stack.push_async_callback(self.live.stop)
+            await self.detections.start()  # before MQTT and the add-ons, which report detections
+            stack.push_async_callback(self.detections.stop)
             await self.mqtt.start()  # before the add-ons, which subscribe through it
             stack.push_async_callback(self.mqtt.stop)
             await self.addons.start()
@@ -92,6 +98,10 @@ class Appliance:
             except Exception:
                 log.exception("session purge failed")
             await asyncio.sleep(600)
+
+    async def _forget_old_detections(self, _summary: RetentionSummary) -> None:
+        """After each retention pass, forget the detections whose footage is gone."""
+        await self.detections.prune()
 
     @staticmethod
     async def _cancel(task: asyncio.Task[None]) -> None:

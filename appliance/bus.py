@@ -70,15 +70,31 @@ class SegmentClosed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Detection(Event):
-    """Something was detected on a camera (a person, a motorbike, motion, ...)."""
+    """A detection was stored or changed: something seen on a camera (a person, a motorbike, motion, ...).
 
-    camera_id: int
+    Published after the database commit, once per report: `phase` is the report's ("new", "update",
+    "end") or "snapshot" when its picture was saved; `created` is True only for the report that made
+    the row, whatever its phase (an "end" may come first). `score` is the highest seen so far.
+    """
+
+    detection_id: int
+    camera_id: int | None
     label: str
-    score: float = 1.0
+    sub_label: str = ""
+    score: float = 0.0
     source: str = ""
     zones: tuple[str, ...] = ()
-    snapshot_path: str | None = None
+    snapshot_path: str = ""
     external_id: str = ""
+    start: datetime = field(default_factory=_now)
+    end: datetime | None = None
+    phase: Literal["new", "update", "end", "snapshot"] = "new"
+    created: bool = False
+
+    @property
+    def ended(self) -> bool:
+        """Return whether the detection is over."""
+        return self.end is not None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from appliance.audit import AuditLog
     from appliance.bus import EventBus
     from appliance.cameras import Cameras
+    from appliance.detections import Detections
     from appliance.mqtt import MqttService
     from appliance.settings import Settings
 
@@ -48,3 +49,20 @@ class AddonContext:
         from appliance.mqtt import current  # the connection of the appliance running in this process
 
         return current()
+
+    @property
+    def detections(self) -> Detections:
+        """Return the detections service: report() a detection, attach_snapshot() its picture.
+
+        Reports are idempotent per (source, external_id); see docs/addon-hooks.md.
+        """
+        from appliance.detections import current
+
+        return current()
+
+    async def latest_jpeg(self, camera_id: int, wait_s: float = 2.0) -> bytes | None:
+        """Return the camera's newest picture (a keyframe of its sub stream) as JPEG, or None if none came in wait_s."""
+        from appliance.live.service import current
+
+        frame = await current().latest_frame(camera_id, wait_s)
+        return frame.jpeg if frame is not None else None

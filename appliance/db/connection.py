@@ -46,8 +46,16 @@ async def open_database(db_url: str) -> None:
 
 
 async def close_database() -> None:
-    """Close every connection."""
+    """Close every connection, and forget the SQL Tortoise prepared for this database's dialect.
+
+    Tortoise caches each model's INSERT and SELECT text by connection name, not by dialect; a process
+    that opens SQLite and then PostgreSQL under the same name (the tests do) would otherwise send
+    SQLite's placeholders to PostgreSQL.
+    """
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
     await Tortoise.close_connections()
+    EXECUTOR_CACHE.clear()
 
 
 async def migrate(db_url: str) -> list[str]:

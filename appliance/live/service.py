@@ -73,11 +73,16 @@ class LiveService:
 
     async def start(self) -> None:
         """Follow camera changes and stop what nobody watches; nothing runs until someone looks."""
+        global _current
         self._unsubscribe = self.bus.subscribe(CameraChanged, self._camera_changed)
         self._reaper = asyncio.get_running_loop().create_task(self._reap_loop(), name="live-reaper")
+        _current = self
 
     async def stop(self) -> None:
         """Stop every ffmpeg of the live view."""
+        global _current
+        if _current is self:
+            _current = None
         self._unsubscribe()
         if self._reaper is not None:
             self._reaper.cancel()
@@ -165,3 +170,13 @@ class LiveService:
                     worker.close_viewers()
             elif worker.running:
                 await worker.restart()
+
+
+_current: LiveService | None = None
+
+
+def current() -> LiveService:
+    """Return the live service of the appliance running in this process."""
+    if _current is None:
+        raise RuntimeError("the appliance's live service is not running")
+    return _current

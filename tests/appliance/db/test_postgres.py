@@ -38,6 +38,7 @@ TABLES = {
     "addon_state",
     "audit_entry",
     "user_site_grant",
+    "detection",
 }
 
 
