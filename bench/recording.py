@@ -7,7 +7,8 @@
 3. Hold every stream open with an unmeasured keeper client first (a real camera's RTSP server is always
    up; the test server builds a stream's pipeline when its first client comes). Then, at the same
    moment, run the appliance's Recorder in a child Python process (bench/recording_runner.py) and one
-   bare `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` per camera on the same (shared) streams.
+   bare `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` per camera on the same (shared) streams,
+   writing the same fragmented MP4 (`--plain-mp4-reference`: plain MP4, to see the container's cost).
    Both groups' CPU, start-up included, is measured with psutil over the same wall interval, including
    the appliance's child processes.
 4. Stop both gracefully, read the appliance's Segment table and print ONE JSON object on stdout.
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance.demo.cameras import BlockingSyntheticCameras, CameraServerOptions  # noqa: E402
+from appliance.recorder.argv import SEGMENT_FORMAT_OPTIONS  # noqa: E402
 
 log = logging.getLogger("bench.recording")
 
@@ -152,13 +154,20 @@ class Sampler(threading.Thread):
 # ---------------------------------------------------------------- the two recorders
 
 
-def bare_argv(url: str, out_dir: Path, segment_seconds: int) -> list[str]:
-    """Return the reference recorder: plain ffmpeg, stream copy into MP4 segments."""
+def bare_argv(url: str, out_dir: Path, segment_seconds: int, *, fragmented: bool = True) -> list[str]:
+    """Return the reference recorder: plain ffmpeg, stream copy into segments of the same container.
+
+    The reference writes the same crash-safe fragmented MP4 as the appliance (the issue recommends
+    that container), so that overhead_ratio measures what the appliance adds: its supervision, its
+    Python process, its progress reports and segment list. `--plain-mp4-reference` measures against
+    plain (non-fragmented) MP4 instead, to see what the container itself costs.
+    """
+    container = ["-segment_format_options", SEGMENT_FORMAT_OPTIONS] if fragmented else []
     return [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning",
         "-rtsp_transport", "tcp", "-timeout", "5000000", "-i", url,
         "-map", "0:v", "-c", "copy", "-f", "segment", "-segment_time", str(segment_seconds),
-        "-segment_format", "mp4", "-reset_timestamps", "1", str(out_dir / "%05d.mp4"),
+        "-segment_format", "mp4", *container, "-reset_timestamps", "1", str(out_dir / "%05d.mp4"),
     ]  # fmt: skip
 
 
@@ -288,7 +297,8 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
             for i, url in enumerate(urls, 1):  # the reference starts at the same moment: both pay their start-up
                 out = work / "bare" / str(i)
                 out.mkdir(parents=True)
-                proc = subprocess.Popen(bare_argv(url, out, args.segment_seconds), stdin=subprocess.DEVNULL)
+                argv = bare_argv(url, out, args.segment_seconds, fragmented=not args.plain_mp4_reference)
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
                 bare.append(proc)
                 reference.roots.append(psutil.Process(proc.pid))
             started_at = float(read_protocol(runner, "STARTED ", 10.0))
@@ -371,6 +381,8 @@ def main() -> int:
     p.add_argument("--kbps", type=int, default=2000, help="bit rate of the encoded clip")
     p.add_argument("--segment-seconds", type=int, default=10)
     p.add_argument("--clip", default=None, help="use this raw .h264 clip instead of encoding one")
+    p.add_argument("--plain-mp4-reference", action="store_true",
+                   help="the reference writes plain MP4 instead of the appliance's fragmented MP4")  # fmt: skip
     args = p.parse_args()
     if args.cameras < 1 or args.seconds < 5:
         p.error("--cameras must be positive and --seconds at least 5")
