@@ -4,6 +4,7 @@ from appliance.db.models.addons import AddonState
 from appliance.db.models.audit import AuditEntry
 from appliance.db.models.cameras import AudioPolicy, Camera, Site
 from appliance.db.models.detections import Detection
+from appliance.db.models.notify import NotificationDelivery, NotificationMute, NotificationRule, NotificationTarget
 from appliance.db.models.recordings import DiskSample, EvidenceLock, Segment
 from appliance.db.models.settings import Setting
 from appliance.db.models.users import ApiToken, Role, Session, User
@@ -17,6 +18,10 @@ __all__ = [
     "Detection",
     "DiskSample",
     "EvidenceLock",
+    "NotificationDelivery",
+    "NotificationMute",
+    "NotificationRule",
+    "NotificationTarget",
     "Role",
     "Segment",
     "Session",

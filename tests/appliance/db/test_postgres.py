@@ -39,6 +39,10 @@ TABLES = {
     "audit_entry",
     "user_site_grant",
     "detection",
+    "notification_target",
+    "notification_rule",
+    "notification_mute",
+    "notification_delivery",
 }
 
 
