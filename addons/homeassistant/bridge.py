@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import time
 from collections.abc import Coroutine
@@ -100,6 +101,7 @@ class Bridge:
         self.published = PublishedTopics(ctx.data_dir / "published.json")
         self._lock = asyncio.Lock()  # events and publications one at a time, in the order they came
         self._snapshot_failures: set[int] = set()
+        self._last_picture: dict[int, bytes] = {}  # digest of the last picture sent, per camera
 
     @property
     def discovery(self) -> Discovery:
@@ -127,7 +129,9 @@ class Bridge:
 
     async def stop(self) -> None:
         """Say that this add-on no longer speaks for the cameras; their discovery stays retained."""
-        await self.ctx.mqtt.publish(self.discovery.addon_availability, OFFLINE, retain=True, wait=True, timeout_s=2)
+        mqtt = self.ctx.mqtt  # waits for the broker's answer only when there is a broker to answer
+        await mqtt.publish(self.discovery.addon_availability, OFFLINE, retain=True, wait=mqtt.status.connected,
+                           timeout_s=2)  # fmt: skip
 
     def _start_task(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a loop until the add-on stops."""
@@ -146,6 +150,7 @@ class Bridge:
         """Publish every included camera's discovery and state, and remove what is no longer published."""
         async with self._lock:
             d = self.discovery
+            self._last_picture.clear()  # a Home Assistant that just started has no picture yet
             await self.ctx.mqtt.publish(d.addon_availability, ONLINE, retain=True)
             now: set[str] = set()
             for camera in self.cameras.values():
@@ -200,6 +205,7 @@ class Bridge:
         if row is None or not self.options.includes(camera_id):
             if self.cameras.pop(camera_id, None) is not None or event.change == "deleted":
                 self.online.pop(camera_id, None)
+                self._last_picture.pop(camera_id, None)
                 for sensor in SENSOR_LABELS.values():
                     self.active.pop((camera_id, sensor), None)
                 await self._remove_camera(camera_id)
@@ -299,5 +305,9 @@ class Bridge:
         if jpeg is None or camera_id not in self.cameras:
             return
         self._snapshot_failures.discard(camera_id)
+        digest = hashlib.blake2b(jpeg, digest_size=16).digest()
+        if self._last_picture.get(camera_id) == digest:  # the same picture again: the camera sent nothing new
+            return
         if await self.ctx.mqtt.publish(self.discovery.topics(camera_id).snapshot, jpeg, qos=0):
+            self._last_picture[camera_id] = digest
             self.stats.snapshots_sent += 1
