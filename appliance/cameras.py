@@ -314,6 +314,15 @@ class Cameras:
     audit: AuditLog
     bus: EventBus
 
+    async def list_cameras(self, *, enabled_only: bool = False) -> list[Camera]:
+        """Return the cameras by name, each with its site loaded (camera.site); read-only use."""
+        query = Camera.filter(enabled=True) if enabled_only else Camera.all()
+        return list(await query.order_by("name").prefetch_related("site"))
+
+    async def get_camera(self, camera_id: int) -> Camera | None:
+        """Return one camera with its site loaded, or None; read-only use."""
+        return await Camera.get_or_none(id=camera_id).prefetch_related("site")
+
     async def create_site(self, data: SiteInput, *, who: Principal, ip: str = "") -> Site:
         """Create a site."""
         if await Site.exists(name=data.name):

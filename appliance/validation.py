@@ -16,7 +16,8 @@ def field_errors(errors: Iterable[Mapping[str, Any]], lang: str | None = None) -
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in SKIPPED_LOCATIONS]
         name = ".".join(loc) or "body"
-        key = f"error.field.{error.get('type', 'value_error')}"
+        kind = str(error.get("type", "value_error"))
+        key = kind if kind in catalog("vi") else f"error.field.{kind}"  # a custom error may name its own message
         if key not in catalog("vi"):
             key = "error.field.invalid"
         params = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}

@@ -54,9 +54,9 @@ def camera_info(camera: Camera) -> CameraInfo:
     return CameraInfo(id=camera.id, name=camera.name, site=site, model=model, enabled=camera.enabled)
 
 
-async def load_cameras(options: HomeAssistantOptions) -> dict[int, CameraInfo]:
-    """Read the cameras the options include (read only: changes go through ctx.cameras)."""
-    rows = await Camera.all().prefetch_related("site")
+async def load_cameras(ctx: AddonContext, options: HomeAssistantOptions) -> dict[int, CameraInfo]:
+    """Read the cameras the options include."""
+    rows = await ctx.cameras.list_cameras()
     return {row.id: camera_info(row) for row in rows if options.includes(row.id)}
 
 
@@ -116,8 +116,8 @@ class Bridge:
 
     async def start(self) -> None:
         """Read the cameras, follow Home Assistant's status and the connection, start the timers."""
-        self.cameras = await load_cameras(self.options)
-        self.online = {camera.id: camera.enabled for camera in self.cameras.values()}
+        self.cameras = await load_cameras(self.ctx, self.options)
+        self.online = {camera.id: self.ctx.camera_online(camera.id) for camera in self.cameras.values()}
         stack = self.ctx.stack
         stack.callback(self.ctx.mqtt.subscribe(self.options.status_topic, self._home_assistant_status))
         stack.callback(self.ctx.mqtt.add_listener(self._connection_changed))
@@ -201,7 +201,7 @@ class Bridge:
 
     async def _camera_changed(self, event: CameraChanged) -> None:
         camera_id = event.camera_id
-        row = None if event.change == "deleted" else await Camera.get_or_none(id=camera_id).prefetch_related("site")
+        row = None if event.change == "deleted" else await self.ctx.cameras.get_camera(camera_id)
         if row is None or not self.options.includes(camera_id):
             if self.cameras.pop(camera_id, None) is not None or event.change == "deleted":
                 self.online.pop(camera_id, None)

@@ -60,9 +60,22 @@ class AddonContext:
 
         return current()
 
-    async def latest_jpeg(self, camera_id: int, wait_s: float = 2.0) -> bytes | None:
-        """Return the camera's newest picture (a keyframe of its sub stream) as JPEG, or None if none came in wait_s."""
+    async def latest_jpeg(self, camera_id: int, wait_s: float = 2.0, max_age_s: float = 10.0) -> bytes | None:
+        """Return the camera's newest picture (a keyframe of its sub stream) as JPEG.
+
+        A picture older than max_age_s does not count; None when no fresh one came within wait_s
+        (the camera is off, failing, or sends keyframes less often than max_age_s).
+        """
         from appliance.live.service import current
 
-        frame = await current().latest_frame(camera_id, wait_s)
+        frame = await current().latest_frame(camera_id, wait_s, max_age_s)
         return frame.jpeg if frame is not None else None
+
+    def camera_online(self, camera_id: int) -> bool:
+        """Return whether the camera is recorded and not announced offline (CameraOffline) at this moment.
+
+        Follow changes with the bus's CameraOnline and CameraOffline events.
+        """
+        from appliance.recorder.manager import current
+
+        return current().online(camera_id)

@@ -177,13 +177,16 @@ class FrameSource(Worker):
 
         return unsubscribe
 
-    async def next_frame(self, timeout_s: float) -> Frame | None:
-        """Return the latest frame, waiting up to timeout_s for a first one; None at once if the camera fails."""
+    async def next_frame(self, timeout_s: float, max_age_s: float | None = None) -> Frame | None:
+        """Return the latest frame, waiting up to timeout_s for a first one; None at once if the camera fails.
+
+        With max_age_s, a frame older than that does not count: wait for a newer one (None if none comes).
+        """
         self.want()
         deadline = time.monotonic() + timeout_s
         self.viewers += 1  # a viewer while it waits, so that the idle reaper leaves the source running
         try:
-            while self.latest is None:
+            while self.latest is None or (max_age_s is not None and time.time() - self.latest.at > max_age_s):
                 if self.state == LiveState.FAILING:
                     return None  # `error` says why
                 remaining = deadline - time.monotonic()

@@ -103,9 +103,9 @@ class LiveService:
             source = self.sources[camera_id] = FrameSource(camera_id, self.streams)
         return source
 
-    async def latest_frame(self, camera_id: int, wait_s: float = 0.0) -> Frame | None:
-        """Return the camera's latest frame, waiting up to wait_s for a first one."""
-        return await self.frames(camera_id).next_frame(wait_s)
+    async def latest_frame(self, camera_id: int, wait_s: float = 0.0, max_age_s: float | None = None) -> Frame | None:
+        """Return the camera's latest frame, waiting up to wait_s for a first one (or one newer than max_age_s)."""
+        return await self.frames(camera_id).next_frame(wait_s, max_age_s)
 
     def keyframes(self, camera_id: int) -> KeyframeRelay:
         """Return the camera's keyframe relay (started by its first viewer's join())."""

@@ -60,7 +60,9 @@ class Recorder:
 
     async def start(self) -> None:
         """Recover what a crash left, then start recording every enabled camera."""
+        global _current
         self.dir.mkdir(parents=True, exist_ok=True)
+        _current = self
         await recover(self.dir, self.bus)
         for camera in await Camera.filter(enabled=True):
             self._start(camera)
@@ -70,6 +72,9 @@ class Recorder:
 
     async def stop(self) -> None:
         """Stop every recorder; each finalizes its open segment."""
+        global _current
+        if _current is self:
+            _current = None
         self._unsubscribe()
         for task in (self._watch, self._retain):
             if task is not None:
@@ -95,6 +100,10 @@ class Recorder:
     def set_offline_after(self, seconds: float) -> None:
         """Change, at once, how long a camera may fail to record before it is announced offline."""
         self.offline_after_s = seconds
+
+    def online(self, camera_id: int) -> bool:
+        """Return whether the camera is being recorded and has not been announced offline."""
+        return camera_id in self.recorders and camera_id not in self._offline
 
     def status(self, camera_id: int) -> CameraStatus | None:
         """Return one camera's recording status, if it is being recorded."""
@@ -161,3 +170,13 @@ class Recorder:
                     self._offline.add(camera_id)
                     self.bus.publish(CameraOffline(camera_id=camera_id, since=since))
                     log.warning("camera %d offline since %s", camera_id, since.isoformat(timespec="seconds"))
+
+
+_current: Recorder | None = None
+
+
+def current() -> Recorder:
+    """Return the recorder of the appliance running in this process."""
+    if _current is None:
+        raise RuntimeError("the appliance's recorder is not running")
+    return _current
