@@ -152,13 +152,14 @@ class MotionView:
             self.min_area.tooltip(t("addon.motion.min_area_help"))
         ui.label(t("addon.motion.draw_help")).classes(design.MUTED)
         with ui.row().classes("w-full items-center gap-4"):
-            self.kind = ui.toggle({"zone": t("addon.motion.kind.zone"), "mask": t("addon.motion.kind.mask")},
-                                  value="zone").mark("motion-kind")  # fmt: skip
+            self.kind = ui.radio({"zone": t("addon.motion.kind.zone"), "mask": t("addon.motion.kind.mask")},
+                                 value="zone").props("inline").mark("motion-kind")  # fmt: skip
             self.zone_name = ui.input(t("addon.motion.zone_name")).classes("w-56").mark("motion-zone-name")
             self.zone_name.bind_visibility_from(self.kind, "value", value="zone")
         self.image = ui.interactive_image(size=BLANK_SIZE, on_mouse=self.add_point, events=["click"], cross=True)
         self.image.classes("w-full max-w-3xl border rounded").mark("motion-image")
         self.no_picture = ui.label(t("addon.motion.no_picture")).classes(design.MUTED).mark("motion-no-picture")
+        self.no_picture.set_visibility(False)
         with ui.row().classes("items-center gap-2"):
             ui.button(t("addon.motion.finish"), icon="check", on_click=self.finish).mark("motion-finish")
             ui.button(t("addon.motion.undo"), icon="undo", on_click=self.undo).props("flat").mark("motion-undo")
