@@ -18,6 +18,7 @@ from appliance.db.connection import close_database, migrate, open_database
 from appliance.detections import Detections
 from appliance.live.service import LiveService
 from appliance.mqtt import MqttService
+from appliance.notify import Notifications
 from appliance.recorder.manager import Recorder
 from appliance.recorder.retention import RetentionSummary
 from appliance.recorder.storage import Storage
@@ -43,6 +44,7 @@ class Appliance:
         self.live = LiveService(self.bus, self.audit)
         self.mqtt = MqttService(self.audit, settings.data_dir)
         self.detections = Detections(settings.data_dir, self.bus)
+        self.notify = Notifications(settings, self.bus, self.audit, self.addons, self.recorder)
         self.recorder.retention.on_pass.append(self._forget_old_detections)
         self.started_at = 0.0
         self.demo_camera_urls: list[str] = []
@@ -69,6 +71,8 @@ class Appliance:
             stack.push_async_callback(self.detections.stop)
             await self.mqtt.start()  # before the add-ons, which subscribe through it
             stack.push_async_callback(self.mqtt.stop)
+            await self.notify.start()  # before the add-ons: it follows their Apprise plugins as they start
+            stack.push_async_callback(self.notify.stop)
             await self.addons.start()
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
