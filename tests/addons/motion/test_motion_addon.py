@@ -3,11 +3,14 @@ with its picture, a zone drawn over the picture is named in it, and stopping the
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from addons import motion
 from addons.motion.config import CameraMotion, Polygon
 from addons.motion.page import jpeg_size
+from appliance.addons.types import HealthResult
 from appliance.app import Appliance
 from appliance.cameras import CameraInput, CameraPatch
 from appliance.db.models.audit import AuditEntry
@@ -62,6 +65,27 @@ async def test_a_moving_ball_becomes_a_motion_detection_with_its_picture_and_its
     rows = await motion_rows(camera.id)
     assert rows and all(row.end is not None for row in rows)  # the open episode was ended
     assert (appliance.settings.data_dir / "addons" / "motion" / "cameras.json").is_file()
+
+
+async def test_the_sub_stream_is_watched_and_an_ffmpeg_that_dies_is_started_again(
+    appliance: Appliance, rtsp_cameras: BlockingSyntheticCameras
+) -> None:
+    await appliance.addons.enable("motion")
+    main = rtsp_cameras.urls[1]
+    camera = await appliance.cameras.create_camera(CameraInput(name="Cổng chợ", main_url=main,
+                                                               sub_url=f"{main}?stream=sub"), who=ADMIN)  # fmt: skip
+    await until(lambda: len(motion_ffmpegs()) == 1, 5, "a motion ffmpeg for the new camera")
+    (first,) = motion_ffmpegs()
+    assert f"{main}?stream=sub" in first.cmdline()
+    watch = motion.running().detection.watches[camera.id]
+    await until(lambda: watch.source.frames > 0, 10, "frames from the camera")
+    assert await motion.watching_health() == HealthResult(True, "addon.motion.health.ok", {"count": 1, "failing": 0})
+
+    os.kill(first.pid, signal.SIGKILL)
+    await until(lambda: [p.pid for p in motion_ffmpegs()] not in ([], [first.pid]), 5, "a new motion ffmpeg")
+    frames = watch.source.frames
+    await until(lambda: watch.source.frames > frames, 10, "frames again")
+    assert appliance.addons.get("motion").running  # a dying ffmpeg never takes the add-on down
 
 
 async def test_a_camera_turned_off_is_no_longer_watched_and_one_turned_on_again_is(
