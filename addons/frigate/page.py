@@ -132,7 +132,8 @@ def links_box() -> None:
             linked = rt.options.links
             value = AUTO if name not in linked else (NONE if linked[name] is None else str(linked[name]))
             ui.label(name).classes("break-all").mark(f"frigate-camera-{name}")
-            selects[name] = ui.select(choices, value=value).classes("w-full").mark(f"frigate-link-{name}")
+            select = ui.select(choices, value=value).classes("w-full").props(f"data-frigate-camera={name}")
+            selects[name] = select.mark(f"frigate-link-{name}")
             found = rt.cameras.cameras.get(camera_id, "") if camera_id is not None else ""
             ui.label(t(f"addon.frigate.found.{how}", camera=found)).classes(design.MUTED).mark(f"frigate-found-{name}")
             ui.label(health_text(rt, name)).classes(design.MUTED)
