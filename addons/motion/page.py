@@ -157,7 +157,7 @@ class MotionView:
             self.zone_name = ui.input(t("addon.motion.zone_name")).classes("w-56").mark("motion-zone-name")
             self.zone_name.bind_visibility_from(self.kind, "value", value="zone")
         self.image = ui.interactive_image(size=BLANK_SIZE, on_mouse=self.add_point, events=["click"], cross=True)
-        self.image.classes("w-full max-w-3xl border rounded").mark("motion-image")
+        self.image.classes("motion-picture w-full max-w-3xl border rounded").mark("motion-image")
         self.no_picture = ui.label(t("addon.motion.no_picture")).classes(design.MUTED).mark("motion-no-picture")
         self.no_picture.set_visibility(False)
         with ui.row().classes("items-center gap-2"):
