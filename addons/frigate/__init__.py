@@ -21,7 +21,7 @@ from addons.frigate.consumer import FrigateConsumer
 from addons.frigate.errors import FrigateNotFound, FrigateProblem
 from addons.frigate.mapping import CameraMap
 from addons.frigate.snapshots import SnapshotFetcher
-from addons.frigate.state import ApiContact, FrigateState, now
+from addons.frigate.state import ApiContact, FrigateState, load_remembered, now, save_remembered
 from appliance.addons.context import AddonContext
 from appliance.addons.hookspecs import hookimpl
 from appliance.addons.manifest import AddonManifest
@@ -41,6 +41,7 @@ MANIFEST = AddonManifest(
     builtin=True,
 )
 API_CHECK_EVERY_S = 60.0
+REMEMBERED_FILE = "frigate-cameras.json"  # in the add-on's folder: Frigate's cameras, for the page after a restart
 
 
 @dataclass
@@ -62,6 +63,9 @@ class Runtime:
             contact.version = await self.client.version()
             contact.cameras = tuple((await self.client.config()).camera_names)
             contact.ok = True
+            if contact.cameras != self.state.remembered:
+                self.state.remembered = contact.cameras
+                await asyncio.to_thread(save_remembered, self.ctx.data_dir / REMEMBERED_FILE, contact.cameras)
         except FrigateProblem as exc:
             contact.error_key, contact.error_params = exc.key, exc.params
             if self.state.api.ok or self.state.api.error_key != exc.key:  # once per change, not every minute
@@ -153,7 +157,7 @@ async def _check_api_forever(rt: Runtime) -> None:
 @hookimpl
 async def wardcam_setup(ctx: AddonContext, options: FrigateOptions) -> None:
     global runtime
-    state = FrigateState()
+    state = FrigateState(remembered=await asyncio.to_thread(load_remembered, ctx.data_dir / REMEMBERED_FILE))
     client = FrigateClient(options.url, options.username, options.password, timeout_s=options.timeout_s,
                            verify_tls=options.verify_tls)  # fmt: skip
     ctx.stack.push_async_callback(client.close)

@@ -81,9 +81,10 @@ def status_box() -> None:
         return
     state = rt.state
     with ui.card().classes(design.CARD), ui.column().classes("gap-1"):
-        colour = "text-positive" if state.reachable else "text-negative"
-        ui.label(availability_text(rt)).classes(f"font-medium {colour}").mark("frigate-available")
-        ui.label(api_text(rt)).mark("frigate-api")
+        said = {True: "text-positive", False: "text-negative", None: "text-warning"}[state.available]
+        ui.label(availability_text(rt)).classes(f"font-medium {said}").mark("frigate-available")
+        answered = "text-positive" if state.api.ok else "text-negative" if state.api.at else ""
+        ui.label(api_text(rt)).classes(answered).mark("frigate-api")
         ui.label(t("addon.frigate.mqtt", state=rt.ctx.mqtt.status.text())).classes(design.MUTED).mark("frigate-mqtt")
         snapshots = rt.snapshots.counts if rt.snapshots else None
         ui.label(t("addon.frigate.counters", received=state.events_received, stored=state.events_stored,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from addons.frigate.events import CameraState, FrigateReview
+from addons.frigate.events import CAMERA_NAME, CameraState, FrigateReview
 
 MAX_CAMERAS = 256  # Frigate camera names remembered; a flood of made-up names cannot grow the state
 API_FRESH = timedelta(minutes=3)
@@ -44,6 +46,7 @@ class FrigateState:
     available_since: datetime | None = None
     api: ApiContact = field(default_factory=ApiContact)
     cameras: dict[str, FrigateCamera] = field(default_factory=dict)
+    remembered: tuple[str, ...] = ()  # Frigate's cameras as its API last listed them, kept across restarts
     events_received: int = 0
     events_stored: int = 0
     false_positives: int = 0
@@ -76,4 +79,23 @@ class FrigateState:
 
     def known_cameras(self) -> list[str]:
         """Return every Frigate camera name seen: in its config, or in its messages."""
-        return sorted(set(self.api.cameras) | set(self.cameras))
+        listed = self.api.cameras if self.api.ok else self.remembered
+        return sorted(set(listed) | set(self.cameras))
+
+
+def load_remembered(path: Path) -> tuple[str, ...]:
+    """Return the Frigate camera names kept in a file (none when it is missing or not what was written)."""
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    if not isinstance(names, list):
+        return ()
+    return tuple(n for n in names[:MAX_CAMERAS] if isinstance(n, str) and CAMERA_NAME.fullmatch(n))
+
+
+def save_remembered(path: Path, names: tuple[str, ...]) -> None:
+    """Keep Frigate's camera names for the next start (written whole, never half a file)."""
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(list(names)), encoding="utf-8")
+    partial.replace(path)

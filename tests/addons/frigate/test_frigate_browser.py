@@ -80,6 +80,7 @@ async def test_the_admin_links_frigates_camera_to_a_wardcam_camera_and_reads_the
         await page.get_by_role("button", name=VI["addon.frigate.links_save"]).click()
         await expect(page.get_by_text(VI["addon.frigate.links_saved"])).to_be_visible()
         await expect(page.get_by_text("Hẻm 5 (đã chọn)")).to_be_visible()
+        await expect(page.get_by_text("Cổng trước (cùng tên)")).to_be_visible()  # still listed after the restart
 
         code = page.locator(".nicegui-code")
         await expect(code).to_contain_text("roles:")
