@@ -104,7 +104,7 @@ def build(cameras: list[CameraSource], broker: Broker | None, options: FrigateOp
 
 def render(config: dict[str, Any]) -> str:
     """Return the config as YAML, in the order it was built."""
-    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
+    return str(yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000))
 
 
 def merge(existing: str, ours: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from addons.frigate.events import CAMERA_NAME, CameraState, FrigateReview
 
@@ -25,7 +26,7 @@ class ApiContact:
     ok: bool = False
     version: str = ""
     error_key: str = ""
-    error_params: dict[str, str | int | float] = field(default_factory=dict)
+    error_params: dict[str, Any] = field(default_factory=dict)
     cameras: tuple[str, ...] = ()  # Frigate's cameras, from its config
 
 

@@ -14,8 +14,12 @@ from pathlib import Path
 
 from addons import frigate as frigate_addon
 from appliance.addons.manager import AddonManager
+from appliance.audit import AuditLog
+from appliance.auth.principal import Principal
+from appliance.cameras import CameraInput, Cameras
 from appliance.db.models.cameras import Camera
 from appliance.db.models.detections import Detection
+from appliance.db.models.users import Role
 from appliance.detections import Detections
 from appliance.mqtt import MqttService
 from tests.addons.frigate.fake_frigate import FakeFrigate, jpeg
@@ -25,6 +29,7 @@ from tests.harness.fixtures import RunningBroker
 from tests.harness.waiting import until
 
 SECONDS = 10.0
+ADMIN = Principal(user_id=1, username="admin", display_name="", role=Role.ADMIN, language="vi")
 
 
 async def start_addon(manager: AddonManager, frigate: FakeFrigate, prefix: str, **options: object) -> None:
@@ -186,3 +191,25 @@ async def test_frigates_availability_camera_health_and_reviews_show_in_the_addon
     assert not health.ok and health.message_key == "addon.frigate.health.offline"
     frigate.publish(f"{prefix}/available", b"", retain=True)
     await asyncio.sleep(0)
+
+
+async def test_a_camera_added_while_frigate_runs_gets_frigates_detections_from_then_on(
+    manager: AddonManager, frigate_open: FakeFrigate, mosquitto: RunningBroker, prefix: str,
+    watchers: Callable[..., Watcher], detections: Detections, db: Path,
+) -> None:  # fmt: skip
+    await start_addon(manager, frigate_open, prefix, fetch_snapshots=False)
+    frigate = watchers(mosquitto.host, mosquitto.port)
+    await frigate_comes_online(frigate, prefix)
+    state = frigate_addon.running().state
+    frigate.publish(f"{prefix}/events", event("new", "before-1", "nha_kho"))
+    await until(lambda: state.events_stored == 1, SECONDS, "the first event stored")
+    assert (await one_detection("before-1")).camera_id is None
+
+    cameras = Cameras(AuditLog(db / "audit-head.json"), detections.bus)  # as the Cameras page adds one
+    store = await cameras.create_camera(CameraInput(name="Nhà kho", main_url="rtsp://127.0.0.1:8554/cam4",
+                                                    enabled=False), who=ADMIN)  # fmt: skip
+    await until(lambda: frigate_addon.running().cameras.camera_id("nha_kho") == store.id, SECONDS,
+                "the add-on learning of the new camera")  # fmt: skip
+    frigate.publish(f"{prefix}/events", event("new", "after-1", "nha_kho"))
+    await until(lambda: state.events_stored == 2, SECONDS, "the second event stored")
+    assert (await one_detection("after-1")).camera_id == store.id
