@@ -41,6 +41,10 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/api/recordings/clips/{clip_id}/file": {Role.ADMIN, Role.OPERATOR, Role.POLICE},
     "/api/cameras/{camera_id}/clip": {Role.ADMIN, Role.OPERATOR, Role.POLICE},
     "/events": {Role.ADMIN, Role.OPERATOR},
+    "/api/events": {Role.ADMIN, Role.OPERATOR},  # detections and their snapshots: events, not live view
+    "/api/events/{event_id}": {Role.ADMIN, Role.OPERATOR},
+    "/api/events/{event_id}/snapshot.jpg": {Role.ADMIN, Role.OPERATOR},
+    "/api/events/acknowledge": {Role.ADMIN, Role.OPERATOR},  # acknowledging
     "/requests": {Role.ADMIN, Role.POLICE},
     "/notifications": ADMIN,
     "/addons": ADMIN,

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import addons, audit, auth, cameras, health, live, metrics, mqtt, recordings, schema, sites, storage, users
+from web.api import (
+    addons,
+    audit,
+    auth,
+    cameras,
+    events,
+    health,
+    live,
+    metrics,
+    mqtt,
+    recordings,
+    schema,
+    sites,
+    storage,
+    users,
+)
 
 # Every router of the API; web.app.mount() includes them all. Add a new router here.
 ROUTERS: list[APIRouter] = [
@@ -21,4 +36,5 @@ ROUTERS: list[APIRouter] = [
     storage.router,
     recordings.router,
     mqtt.router,
+    events.router,
 ]
