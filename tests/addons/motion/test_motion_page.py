@@ -10,6 +10,7 @@ from addons import motion
 from appliance.cameras import CameraInput
 from appliance.db.models.audit import AuditEntry
 from appliance.demo.cameras import BlockingSyntheticCameras
+from appliance.net import free_port
 from tests.addons.motion.helpers import ADMIN
 from tests.harness.waiting import until
 from tests.web.conftest import AddUser, add_user, log_in, user  # noqa: F401  (the panel, without a browser)
@@ -75,3 +76,21 @@ async def test_the_admin_draws_a_zone_and_a_mask_and_saves_them_for_the_camera(
     user.find(marker="motion-clear").click()
     await user.should_see("Chưa có vùng nào")
     assert motion.running().detection.store.get(camera.id).zones  # nothing changes until Save
+
+
+async def test_a_camera_that_cannot_be_read_says_why_on_the_page(
+    user: User,  # noqa: F811
+    add_user: AddUser,  # noqa: F811
+) -> None:
+    await add_user("admin")
+    await log_in(user, "admin")
+    await user.should_see("Tổng quan", retries=50)
+    nowhere = f"rtsp://127.0.0.1:{free_port()}/cam1"
+    await context.appliance().cameras.create_camera(CameraInput(name="Hẻm 9", main_url=nowhere), who=ADMIN)
+    assert (await user.http_client.post("/api/addons/motion/enable")).status_code == 200
+
+    await user.open("/addon/motion/cameras")
+    await user.should_see("Không đọc được camera: Không kết nối được tới camera: kiểm tra địa chỉ, nguồn điện và dây "
+                          "mạng. Sẽ tự thử lại.", retries=100)  # fmt: skip
+    await user.should_see("Camera chưa gửi hình nào.")
+    assert context.appliance().addons.get("motion").running
