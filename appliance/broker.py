@@ -74,6 +74,10 @@ class BrokerConfig:
             f"listener {self.port} {self.host}",
             f"allow_anonymous {'true' if anonymous else 'false'}",
             "persistence false",
+            # Frigate sends bursts (a busy intersection: hundreds of events a second); mosquitto's defaults
+            # (20 QoS 1 messages in flight to a client, 1,000 queued) dropped a 5,000-event burst's tail.
+            "max_inflight_messages 1000",
+            "max_queued_messages 20000",
             # stderr, not stdout: stdout is block-buffered into the log file, stderr is not.
             "log_dest stderr",
             "log_type error",

@@ -125,6 +125,7 @@ class AddonManager:
         self.audit = audit
         self.addons: dict[str, Addon] = {}
         self.listeners: list[Listener] = []
+        self._order: tuple[tuple[tuple[str, int], ...], list[Addon]] = ((), [])
         self._pm = pluggy.PluginManager(PROJECT)
         self._pm.add_hookspecs(AddonSpec)
         bus.subscribe(Event, self._dispatch)  # events reach running add-ons only
@@ -250,7 +251,10 @@ class AddonManager:
 
     def running(self) -> list[Addon]:
         """Return the running add-ons in dependency order."""
-        return [a for a in self._in_dependency_order(list(self.addons)) if a.running]
+        known = tuple((name, id(addon)) for name, addon in self.addons.items())
+        if self._order[0] != known:  # add-ons found or removed since the order was worked out
+            self._order = (known, self._in_dependency_order(list(self.addons)))
+        return [a for a in self._order[1] if a.running]
 
     # what running add-ons contribute -------------------------------------------------------
 
@@ -346,8 +350,16 @@ class AddonManager:
         return list(await self._call(addon, hook) or [])
 
     async def _dispatch(self, event: Event) -> None:
-        """Hand an event to every running add-on at once; one slow or failing add-on holds up none."""
-        await asyncio.gather(*(self._call(a, "wardcam_event", event=event) for a in self.running()))
+        """Hand an event to every running add-on that listens, at once; one slow or failing add-on holds up none.
+
+        Detections can come a thousand a second: only add-ons with a wardcam_event hook are called.
+        """
+        listening = {i.plugin_name for i in self._pm.hook.wardcam_event.get_hookimpls()}
+        calls = [self._call(a, "wardcam_event", event=event) for a in self.running() if a.name in listening]
+        if len(calls) == 1:
+            await calls[0]
+        elif calls:
+            await asyncio.gather(*calls)
 
     def _stored_options(self, addon: Addon, stored: dict[str, Any]) -> BaseModel:
         """Return the stored options, or the defaults when they no longer validate."""

@@ -33,6 +33,8 @@ from appliance.mqtt.reasons import Reason, from_connack, from_error
 from appliance.mqtt.settings import BrokerTarget
 
 log = logging.getLogger(__name__)
+
+RECEIVE_MAXIMUM = 1000
 paho_log = logging.getLogger("appliance.mqtt.paho")
 
 KEEPALIVE_S = 30
@@ -123,6 +125,7 @@ class MqttClient:
         """Start paho's network thread; it connects, and reconnects, by itself."""
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM  # QoS 1 messages the broker may send before our acks
         self._paho.connect_async(self.target.host, self.target.port, keepalive=KEEPALIVE_S, clean_start=False,
                                  properties=properties)  # fmt: skip
         self._paho.loop_start()

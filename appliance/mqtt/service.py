@@ -41,6 +41,7 @@ StatusListener = Callable[["MqttStatus"], Awaitable[None] | None]
 QUEUE_SIZE = 10_000  # messages waiting for one subscription's handler; beyond that they are dropped
 LOG_EVERY_S = 60.0  # a repeated failure is logged at most this often
 AVAILABILITY = "available"
+MATCH_CACHE = 1000  # topics whose matching subscriptions are remembered
 
 
 class MqttState(StrEnum):
@@ -143,6 +144,7 @@ class MqttService:
         self._status = MqttStatus(reason=Reason("mqtt.reason.not_started"))
         self._client: MqttClient | None = None
         self._subscriptions: list[Subscription] = []
+        self._matches: dict[str, list[Subscription]] = {}  # topic -> its subscriptions; cleared at each change
         self._confirmed: set[str] = set()  # filters the broker's session holds for the current client
         self._lock = asyncio.Lock()
         self._throttle = _Throttle()
@@ -177,6 +179,7 @@ class MqttService:
         sub = Subscription(topic_filter, qos, handler)
         already = any(s.topic_filter == topic_filter and s.qos >= qos for s in self._subscriptions)
         self._subscriptions.append(sub)
+        self._matches.clear()
         if self._client is not None and not already:
             self._client.subscribe([(topic_filter, qos)])
             if self._client.connected:
@@ -186,6 +189,7 @@ class MqttService:
             if sub not in self._subscriptions:
                 return
             self._subscriptions.remove(sub)
+            self._matches.clear()
             if sub.task is not None:
                 sub.task.cancel()
             if self._client is not None and not any(s.topic_filter == topic_filter for s in self._subscriptions):
@@ -386,9 +390,13 @@ class MqttService:
         if client is not self._client:
             return
         self._status.received += 1
-        for sub in self._subscriptions:
-            if topic_matches_sub(sub.topic_filter, topic):
-                self._offer(sub, topic, payload)
+        subs = self._matches.get(topic)
+        if subs is None:
+            if len(self._matches) >= MATCH_CACHE:
+                self._matches.clear()
+            subs = self._matches[topic] = [s for s in self._subscriptions if topic_matches_sub(s.topic_filter, topic)]
+        for sub in subs:
+            self._offer(sub, topic, payload)
 
     def client_malformed(self, client: MqttClient, why: str) -> None:
         """Count a message the client itself could not read."""
