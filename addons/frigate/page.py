@@ -22,7 +22,7 @@ from appliance.addons.options import dump
 from appliance.auth.roles import Permission
 from appliance.errors import WardCamError
 from appliance.i18n import t
-from web import context, design
+from web import design
 from web.components.dialogs import open_once
 from web.guard import acting, client_ip
 
@@ -151,7 +151,7 @@ def links_box() -> None:
                 links[name] = int(select.value)
         values: dict[str, Any] = {**dump(frigate.runtime.options), "camera_links": format_links(links)}
         try:
-            await context.appliance().addons.configure("frigate", values, who, client_ip())
+            await frigate.running().ctx.save_options(values, who, client_ip())
         except WardCamError as exc:
             ui.notify(t(exc.key, **exc.params), type="negative")
             return

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from appliance.audit import AuditLog
+    from appliance.auth.principal import Principal
     from appliance.bus import EventBus
     from appliance.cameras import Cameras
     from appliance.detections import Detections
@@ -28,6 +32,19 @@ class AddonContext:
     data_dir: Path
     log: logging.Logger
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    configure: Callable[[dict[str, Any], Principal | None, str], Awaitable[BaseModel]] | None = field(
+        default=None, repr=False
+    )  # set by the add-on manager; use save_options()
+
+    async def save_options(self, values: dict[str, Any], who: Principal, ip: str = "") -> BaseModel:
+        """Validate and store new options for this add-on, as the Add-ons page does, for the user `who`.
+
+        The same checks (OptionsInvalid with a message per field), the same audit entry; the add-on
+        restarts with the new options. Blank secret fields keep the stored secret.
+        """
+        if self.configure is None:
+            raise RuntimeError("this add-on context cannot save options")
+        return await self.configure(values, who, ip)
 
     @property
     def cameras(self) -> Cameras:

@@ -289,7 +289,8 @@ class AddonManager:
         data_dir = self.settings.data_dir / "addons" / addon.name
         data_dir.mkdir(parents=True, exist_ok=True)
         addon.ctx = AddonContext(addon.name, self.settings, self.bus, self.audit, data_dir,
-                                 logging.getLogger(f"addons.{addon.name}"))  # fmt: skip
+                                 logging.getLogger(f"addons.{addon.name}"),
+                                 configure=partial(self.configure, addon.name))  # fmt: skip
         try:
             self._pm.register(addon.module, name=addon.name)
             self._pm.check_pending()
