@@ -3,6 +3,9 @@
 A camera's password is write-only: it is stored for the recorder, which gets it inside the stream URL
 from stream_url_with_credentials(), and it never appears in an audit entry, a log line or an answer.
 Stream URLs are stored without credentials; the username and password have fields of their own.
+The stored password goes only to the devices it was typed for: when a stream URL is changed to another
+scheme, host or port, the stored password is dropped unless a new one is typed with the change (an admin
+could otherwise point the URL at a server of their own and read the password from what it receives).
 
 Deleting a site keeps its cameras and leaves them without a site, as the database's ON DELETE SET NULL
 does: a camera keeps recording even when the street point it was filed under is gone. Users granted
@@ -40,13 +43,14 @@ from appliance.db.models.settings import Setting
 from appliance.errors import NotFound, WardCamError
 from appliance.i18n import t
 from appliance.recorder.failures import FailureKind
-from appliance.recorder.probe import ProbeFailed, probe
+from appliance.recorder.probe import ProbeFailed, failure_key, probe
 from appliance.recorder.streams import StreamInfo
 from appliance.validation import field_errors
 
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}  # as ffmpeg uses them
 URL_MAX_LENGTH = 1024  # the database column's length
 SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pass", "pwd"})
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"  # they could end up in an RTSP or HTTP header
@@ -83,7 +87,7 @@ class UnknownSite(FieldError):
     field = "site_id"
 
 
-StreamUrlProblem = Literal["invalid", "scheme", "host", "credentials"]
+StreamUrlProblem = Literal["invalid", "scheme", "host", "port", "credentials"]
 
 
 class CameraHasEvidence(WardCamError):
@@ -113,16 +117,51 @@ def check_stream_url(url: str) -> str:
         raise InvalidStreamUrl("invalid")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number from 0 to 65535)
-    except ValueError as exc:
+    except ValueError as exc:  # e.g. an unclosed [ around an IPv6 address
         raise InvalidStreamUrl("invalid") from exc
     if parts.scheme.lower() not in STREAM_SCHEMES or not url.lower().startswith(f"{parts.scheme.lower()}://"):
         raise InvalidStreamUrl("scheme")
     if "@" in parts.netloc or any(k.lower() in SECRET_QUERY_KEYS for k, _ in parse_qsl(parts.query)):
         raise InvalidStreamUrl("credentials")
+    if not _port_given(parts.netloc):
+        raise InvalidStreamUrl("port")
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a number above 65535)
+    except ValueError as exc:
+        raise InvalidStreamUrl("invalid") from exc
     if not parts.hostname:
         raise InvalidStreamUrl("host")
     return url
+
+
+def _port_given(netloc: str) -> bool:
+    """Return False for a colon after the host that is not followed by a port number ("host:", "host:0", "host:x")."""
+    _, bracket, after_ipv6 = netloc.rpartition("]")
+    _, colon, port = (after_ipv6 if bracket else netloc).partition(":")
+    return not colon or (port.isascii() and port.isdigit() and int(port) > 0)
+
+
+def stream_origin(url: str) -> tuple[str, str, int] | None:
+    """Return the (scheme, host, port) a stream URL connects to, the port filled in; None for no URL."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # not a URL (still being typed): matches no device
+        return "", url, -1
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme, 0)
+
+
+def password_may_follow(stored_urls: tuple[str, ...], new_urls: tuple[str, ...]) -> bool:
+    """Return True when every new stream URL connects to a scheme, host and port the stored URLs did.
+
+    Only then may the stored password be sent with the new URLs: it goes to no device it was not
+    typed for. A changed path, or a sub stream added on the main stream's device, keeps it.
+    """
+    allowed = {origin for url in stored_urls if (origin := stream_origin(url)) is not None}
+    return all(origin in allowed for url in new_urls if (origin := stream_origin(url)) is not None)
 
 
 def without_credentials(url: str) -> str:
@@ -230,8 +269,9 @@ class CameraInput(_Input):
 class CameraPatch(_Input):
     """Changes to a camera: only the fields given change.
 
-    A null or empty password keeps the current one; clear_password removes it. A null site_id or
-    sub_url clears it; null on any other field keeps its value.
+    A null or empty password keeps the current one, unless main_url or sub_url now connects to another
+    scheme, host or port (then it is dropped: type it again); clear_password removes it. A null site_id
+    or sub_url clears it; null on any other field keeps its value.
     """
 
     name: Name | None = None
@@ -289,6 +329,10 @@ async def camera_for(who: Principal, camera_id: int) -> Camera:
     if camera is None or (_restricted(who) and _site_id(camera) not in who.site_ids):
         raise NotFound()
     return camera
+
+
+def _urls(camera: Camera) -> tuple[str, ...]:
+    return camera.main_url, camera.sub_url
 
 
 def _site_id(camera: Camera) -> int | None:
@@ -389,7 +433,10 @@ class Cameras:
         return camera
 
     async def update_camera(self, camera_id: int, changes: CameraPatch, *, who: Principal, ip: str = "") -> Camera:
-        """Change the fields a patch gives; audit the names of those that changed, never a value."""
+        """Change the fields a patch gives; audit the names of those that changed, never a value.
+
+        Without a new password, a stream URL moved to another scheme, host or port drops the stored one.
+        """
         camera = await Camera.get_or_none(id=camera_id)
         if camera is None:
             raise NotFound()
@@ -398,6 +445,7 @@ class Cameras:
         clear_password = given.pop("clear_password", False)
         if "sub_url" in given:
             given["sub_url"] = given["sub_url"] or ""
+        stored = _urls(camera)
         changed = []
         for name, value in given.items():
             if getattr(camera, name) != value:
@@ -406,9 +454,13 @@ class Cameras:
         if password is not None and password != camera.password:
             camera.password = password
             changed.append("password")
-        elif password is None and clear_password and camera.password:
-            camera.password = ""
-            changed.append("password")
+        elif password is None and camera.password:
+            moved = not password_may_follow(stored, _urls(camera))
+            if clear_password or moved:
+                if moved and not clear_password:
+                    log.info("camera %s: stream address moved to another device; stored password dropped", camera.id)
+                camera.password = ""
+                changed.append("password")
         if not changed:
             await camera.fetch_related("site")
             return camera
@@ -450,7 +502,11 @@ PROBE_LIMIT_S = 10.0
 
 
 class ConnectionTest(_Input):
-    """A camera form's current stream settings to try; a blank password means the stored camera's one."""
+    """A camera form's current stream settings to try.
+
+    A blank password means the stored camera's one, but only for URLs on the scheme, host and port it
+    was stored for (password_may_follow); any other URL is tried without it.
+    """
 
     camera_id: int | None = Field(default=None, title="Camera", description="The camera being edited, if any")
     main_url: StreamUrl = Field(title="Main stream URL")
@@ -466,6 +522,11 @@ class StreamCheck:
 
     info: StreamInfo | None = None
     failure: FailureKind | None = None
+
+    @property
+    def message_key(self) -> str:
+        """Return the translation key of why the stream could not be read (empty when it could)."""
+        return "" if self.info is not None else failure_key(self.failure or "unknown")
 
 
 @dataclass(frozen=True)
@@ -485,13 +546,17 @@ async def _check(url: str, limit_s: float) -> StreamCheck:
 
 
 async def try_connection(data: ConnectionTest, limit_s: float = PROBE_LIMIT_S) -> ConnectionReport:
-    """Probe the main and sub streams at once, each for at most limit_s; the password never leaves here."""
+    """Probe the main and sub streams at once, each for at most limit_s; the password never leaves here.
+
+    The stored password goes only to the scheme, host and port it was stored for.
+    """
     password = data.password or ""
     if not password and not data.clear_password and data.camera_id is not None:
-        stored = await Camera.get_or_none(id=data.camera_id).only("id", "password")
+        stored = await Camera.get_or_none(id=data.camera_id).only("id", "password", "main_url", "sub_url")
         if stored is None:
             raise NotFound()
-        password = stored.password
+        if password_may_follow(_urls(stored), (data.main_url, data.sub_url)):
+            password = stored.password
     urls = [url_with_credentials(data.main_url, data.username, password)]
     if data.sub_url:
         urls.append(url_with_credentials(data.sub_url, data.username, password))

@@ -23,6 +23,7 @@ from appliance.cameras import (
     ConnectionTest,
     FieldError,
     StreamCheck,
+    password_may_follow,
     try_connection,
     without_credentials,
 )
@@ -264,6 +265,7 @@ async def camera_dialog(camera: Camera | None, done: Callable[[], Any]) -> None:
         if camera is not None:
             hint = t("cameras.hint.password_kept") if camera.password else t("cameras.hint.password_none")
             ui.label(hint).classes(design.MUTED).mark("password-hint")
+        moved_hint = ui.label(t("cameras.hint.password_moved")).classes(design.ERROR_TEXT).mark("password-moved")
         clear_password = ui.checkbox(t("cameras.clear_password")).mark("clear_password")
         clear_password.set_visibility(bool(camera and camera.password))
         with ui.row().classes("w-full items-start gap-4"):
@@ -310,10 +312,33 @@ async def camera_dialog(camera: Camera | None, done: Callable[[], Any]) -> None:
             for name, element in inputs.items():
                 element.error = errors.get(name)
 
+        def password_stays_behind() -> bool:
+            """Whether the stored password will not go to the addresses typed (another device)."""
+            if camera is None or not camera.password:
+                return False
+            urls = (str(inputs["main_url"].value or "").strip(), str(inputs["sub_url"].value or "").strip())
+            return not password_may_follow((camera.main_url, camera.sub_url), urls)
+
+        def show_moved_hint() -> None:
+            moved_hint.set_visibility(password_stays_behind() and not inputs["password"].value)
+
+        def password_needed() -> bool:
+            """Refuse a blank password for a camera moved to another device, unless it is removed on purpose."""
+            if password_stays_behind() and not inputs["password"].value and not clear_password.value:
+                show_errors({"password": t("cameras.error.password_again")})
+                return True
+            return False
+
+        show_moved_hint()
+        for name in ("main_url", "sub_url", "password"):
+            inputs[name].on_value_change(show_moved_hint)
+
         async def test() -> None:
             if await acting(Permission.MANAGE_CAMERAS) is None:
                 return
             given = values()
+            if password_needed():
+                return
             trial = {k: given[k] for k in ("main_url", "sub_url", "username") if given.get(k) is not None}
             try:
                 data = ConnectionTest.model_validate({**trial, "password": given["password"],
@@ -348,6 +373,8 @@ async def camera_dialog(camera: Camera | None, done: Callable[[], Any]) -> None:
                 show_errors(field_errors(exc.errors()))
                 return
             show_errors({})
+            if password_needed():
+                return
             service = context.appliance().cameras
             try:
                 if camera is None:
@@ -394,8 +421,7 @@ def show_check(which: str, check: StreamCheck) -> None:
             ui.label(f"{which}: {summary}")
         else:
             ui.icon("error", color="negative").classes("text-xl")
-            kind = check.failure or "unknown"
-            ui.label(f"{which}: {t(f'recorder.failure.{kind}')}").classes("text-negative")
+            ui.label(f"{which}: {t(check.message_key)}").classes("text-negative")
 
 
 # --- delete --------------------------------------------------------------------------------------
