@@ -26,6 +26,15 @@ class ProbeFailed(Exception):
         self.detail = detail
 
 
+# A connection test is not a recording: "WardCam keeps retrying" makes no sense in its answer.
+TEST_FAILURE_KEYS: dict[FailureKind, str] = {"unknown": "recorder.probe.unknown", "dropped": "recorder.probe.dropped"}
+
+
+def failure_key(kind: FailureKind) -> str:
+    """Return the translation key that explains why a connection test failed, in plain words."""
+    return TEST_FAILURE_KEYS.get(kind, f"recorder.failure.{kind}")
+
+
 def probe_argv(url: str, rtsp_timeout_s: float = 5.0) -> list[str]:
     """Return the ffprobe command line for a stream URL."""
     transport = ["-rtsp_transport", "tcp", "-timeout", str(int(rtsp_timeout_s * 1_000_000))]

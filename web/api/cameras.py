@@ -110,7 +110,7 @@ class StreamCheckOut(BaseModel):
     def of(cls, check: StreamCheck, lang: str) -> StreamCheckOut:
         if check.info is None:
             kind = check.failure or "unknown"
-            return cls(ok=False, error=kind, error_message=t(f"recorder.failure.{kind}", lang))
+            return cls(ok=False, error=kind, error_message=t(check.message_key, lang))
         info = check.info
         return cls(ok=True, video_codec=info.video_codec, audio_codec=info.audio_codec, width=info.width,
                    height=info.height, fps=info.fps)  # fmt: skip
