@@ -11,7 +11,6 @@ from web.access import page
 from web.theme import frame
 
 COMING: list[tuple[str, Permission, str, str]] = [
-    ("/events", Permission.VIEW_EVENTS, "nav.events", "notifications_active"),
     ("/requests", Permission.REQUEST_FOOTAGE, "nav.requests", "gavel"),
     ("/notifications", Permission.MANAGE_NOTIFICATIONS, "nav.notifications", "campaign"),
 ]
