@@ -86,7 +86,8 @@ class DeliveryQueue:
         workers = [task for lane in self._lanes.values() for task in lane.workers]
         for task in workers:
             task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        if workers:
+            await asyncio.wait(workers, timeout=5)
         self._lanes.clear()
         self._queued.clear()
 

@@ -105,6 +105,12 @@ def _send_blocking(url: str, title: str, body: str, attachment: Path | None, plu
         result.close()
 
 
+def _consume(future: asyncio.Future[Outcome]) -> None:
+    """Read a finished try's exception, so that one nobody waited for is not reported as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 class Sender:
     """Send messages through Apprise; each target has its own threads."""
 
@@ -125,11 +131,14 @@ class Sender:
         started = time.monotonic()
         future = loop.run_in_executor(self._pool(key), _send_blocking, url, title, body, attachment,
                                       self.plugin_paths(), self.timeout_s)  # fmt: skip
-        try:
-            return await asyncio.wait_for(future, self.timeout_s)
-        except TimeoutError:
+        future.add_done_callback(_consume)
+        # asyncio.wait, not wait_for: a cancelled caller (the appliance stopping) must not wait for a hung thread
+        done, _ = await asyncio.wait({future}, timeout=self.timeout_s)
+        if not done:
             return Outcome(False, "notify.error.timeout", {"seconds": round(self.timeout_s)},
                            elapsed_s=time.monotonic() - started)  # fmt: skip
+        try:
+            return future.result()
         except Exception as exc:  # a plugin that raises is a failed try, not a crash
             log.warning("notification plugin failed: %s", redact(str(exc)))
             return Outcome(False, "notify.error.unknown", {"detail": type(exc).__name__},
