@@ -3,14 +3,17 @@
 Recorded ranges are filled, gaps are left empty, and the segment being written now is marked. The bar
 is drawn here; web/static/playback.js makes it work: a click plays from that moment, a drag selects a
 range for a clip, the playhead follows the video, and the time under the pointer is shown. Times are
-the appliance's local time. Events (detections) will be drawn as markers through `events`.
+the appliance's local time. Events (detections) are markers above the ranges: events too close to tell
+apart at the scale shown share one marker, and a click (or Enter) on a marker plays from a few seconds
+before it, so that one sees what led to it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from html import escape
 
 from nicegui import ui
@@ -25,7 +28,11 @@ STYLE = f"""
   border: 1px solid #cfd8dc; border-radius: 4px; overflow: hidden; }}
 .wardcam-range {{ position: absolute; top: 0; bottom: 0; min-width: 2px; background: {design.SECONDARY}; }}
 .wardcam-range-now {{ background: repeating-linear-gradient(45deg, {design.NEGATIVE} 0 6px, #e57373 6px 12px); }}
-.wardcam-event {{ position: absolute; top: 0; width: 3px; height: 12px; background: {design.ACCENT}; }}
+.wardcam-event {{ position: absolute; top: 0; width: 14px; height: 18px; margin-left: -7px; cursor: pointer;
+  z-index: 1; }}
+.wardcam-event::before {{ content: ""; position: absolute; left: 5px; top: 0; width: 4px; height: 18px;
+  background: {design.ACCENT}; border-radius: 0 0 2px 2px; box-shadow: 0 0 0 1px rgba(0, 0, 0, 0.35); }}
+.wardcam-event:hover::before, .wardcam-event:focus::before {{ left: 3px; width: 8px; }}
 .wardcam-timeline-ticks {{ position: absolute; left: 0; right: 0; top: 42px; height: 20px; font-size: 11px;
   color: #607d8b; pointer-events: none; }}
 .wardcam-tick {{ position: absolute; top: 0; transform: translateX(-50%); white-space: nowrap; }}
@@ -40,12 +47,50 @@ STYLE = f"""
 """
 
 
+EVENT_LEAD = timedelta(seconds=5)  # a click on an event plays from this much before it
+EVENTS_PER_VIEW = 300  # events closer than 1/300 of the view share a marker (a few pixels on a screen)
+# One listener for every marker: a press on a marker plays from its moment, and does not start the
+# timeline's own click or drag (web/static/playback.js listens on the document, after this).
+EVENT_PRESS = """(e) => {
+  const marker = e.target.closest && e.target.closest('[data-play-from]');
+  if (!marker || (e.type === 'keydown' && e.key !== 'Enter' && e.key !== ' ')) return;
+  e.stopPropagation();
+  e.preventDefault();
+  if (window.WardCamPlayback) window.WardCamPlayback.play(Number(marker.dataset.playFrom));
+}"""
+
+
 @dataclass(frozen=True)
 class TimelineEvent:
-    """Something that happened at a moment (a detection), drawn as a marker: a hook for the events to come."""
+    """Something that happened at a moment (a detection), with its label in the user's language."""
 
     at: datetime
     label: str
+
+
+@dataclass(frozen=True)
+class EventMarker:
+    """One marker on the timeline: the first of the events it stands for, and what they were."""
+
+    at: datetime
+    labels: tuple[tuple[str, int], ...]  # each label with how many times it occurred, in order of first sight
+
+    def text(self, tz: tzinfo | None = None) -> str:
+        """Return 'HH:MM:SS · Người ×2, Xe máy' in a time zone (the view's)."""
+        local = self.at.astimezone(tz)
+        what = ", ".join(f"{label} ×{count}" if count > 1 else label for label, count in self.labels)
+        return f"{local:%H:%M:%S} · {what}"
+
+
+def markers(events: Sequence[TimelineEvent], finer_than: timedelta) -> list[EventMarker]:
+    """Group events by time: each marker takes the events within `finer_than` of its first one."""
+    groups: list[list[TimelineEvent]] = []
+    for event in sorted(events, key=lambda e: e.at):
+        if groups and event.at - groups[-1][0].at < finer_than:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+    return [EventMarker(group[0].at, tuple(Counter(e.label for e in group).items())) for group in groups]
 
 
 def epoch_ms(value: datetime) -> int:
@@ -86,14 +131,18 @@ class Timeline(ui.element):
         self.classes("wardcam-timeline").props(f"data-playback-timeline data-camera={camera_id}")
         with self:
             self.track = ui.element("div").classes("wardcam-timeline-track")
+            self.track.on("pointerdown", js_handler=EVENT_PRESS).on("keydown", js_handler=EVENT_PRESS)
             self.marks = ui.element("div").classes("wardcam-timeline-ticks")
             ui.element("div").classes("wardcam-selection").props("data-playback-selection")
             ui.element("div").classes("wardcam-playhead").props("data-playback-playhead")
             ui.element("div").classes("wardcam-hover").props("data-playback-hover")
 
     def show(self, camera_id: int, start: datetime, end: datetime, ranges: Sequence[RecordedRange],
-             events: Sequence[TimelineEvent] = ()) -> None:  # fmt: skip
-        """Draw the ranges (and events) of a view from `start` to `end` (local times with their zone)."""
+             events: Sequence[TimelineEvent] = (), lead: timedelta = EVENT_LEAD) -> None:  # fmt: skip
+        """Draw the ranges (and events) of a view from `start` to `end` (local times with their zone).
+
+        A click on an event's marker plays from `lead` before it.
+        """
         offset = start.utcoffset() or timedelta(0)
         self.props(f"data-camera={camera_id} data-view-start={epoch_ms(start)} data-view-end={epoch_ms(end)} "
                    f"data-tz-offset={round(offset.total_seconds() / 60)}")  # fmt: skip
@@ -115,9 +164,12 @@ class Timeline(ui.element):
                     f"data-range-start={epoch_ms(recorded.start)} data-range-end={epoch_ms(recorded.end)} "
                     f'title="{title}"' + (" data-recording-now" if now else "")
                 )
-            for event in events:
-                ui.element("div").classes("wardcam-event").style(f"left:{left(event.at):.4f}%").props(
-                    f'title="{escape(event.label)}"'
+            in_view = [e for e in events if start <= e.at < end]
+            for marker in markers(in_view, timedelta(seconds=span) / EVENTS_PER_VIEW):
+                text = escape(marker.text(start.tzinfo))
+                ui.element("div").classes("wardcam-event").style(f"left:{left(marker.at):.4f}%").props(
+                    f"data-event-at={epoch_ms(marker.at)} data-play-from={epoch_ms(marker.at - lead)} "
+                    f'title="{text}" aria-label="{text}" role=button tabindex=0'
                 )
         self.marks.clear()
         with self.marks:

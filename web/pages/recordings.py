@@ -1,9 +1,11 @@
 """/recordings: pick a camera and a day, see what was recorded, play from any moment, download a clip.
 
-The timeline (web/components/timeline.py) shows the day's recorded ranges; clicking it plays from that
-moment in a <video> fed by /api/recordings/play, and web/static/playback.js shows the wall-clock time
-of the frame on screen. A clip is made by stream copy with its progress shown, then downloaded through
-/api/recordings/clips/{id}/file (which writes the audit entry) and deleted.
+The timeline (web/components/timeline.py) shows the day's recorded ranges and, for those who may see
+events, the camera's detections as markers; clicking the timeline plays from that moment (a marker: from
+a few seconds before it) in a <video> fed by /api/recordings/play, and web/static/playback.js shows the
+wall-clock time of the frame on screen. /recordings?camera=ID&day=YYYY-MM-DD&at=HH:MM:SS (the Events
+page's link) plays from that moment at once. A clip is made by stream copy with its progress shown, then
+downloaded through /api/recordings/clips/{id}/file (which writes the audit entry) and deleted.
 """
 
 from __future__ import annotations
@@ -17,20 +19,22 @@ from nicegui import events, ui
 
 from appliance import __version__
 from appliance.audit_export import local_timezone
-from appliance.auth.roles import Permission
+from appliance.auth.roles import Permission, has_permission
 from appliance.cameras import camera_for, cameras_for
 from appliance.db.models.cameras import Camera
+from appliance.db.models.detections import Detection
 from appliance.errors import WardCamError
-from appliance.i18n import t
+from appliance.i18n import catalog, current_language, t
 from appliance.playback.clip import Clip, ClipState
 from web import context, design, format
 from web.access import page
 from web.api.recordings import playback
-from web.components.timeline import Timeline
+from web.components.timeline import Timeline, TimelineEvent
 from web.guard import acting
 from web.theme import frame
 
 REFRESH_S = 10.0  # today's timeline grows while cameras record
+EVENTS_MAX = 5000  # detections read for one view; a camera with more in a day shows its first ones
 CLIP_POLL_S = 0.3
 PLAYER_STYLE = """
 .wardcam-playback-player { position: relative; width: 100%; max-width: 960px; aspect-ratio: 16 / 9;
@@ -65,6 +69,23 @@ def clock(value: datetime) -> str:
     return f"{value.astimezone(local_timezone()):%H:%M:%S}"
 
 
+def label_text(label: str) -> str:
+    """Return a detection's label in the user's language (person → Người); an unknown label as it is."""
+    key = f"events.label.{label}"
+    return t(key) if key in catalog(current_language()) else label
+
+
+async def timeline_events(camera_id: int, start: datetime, end: datetime) -> list[TimelineEvent]:
+    """Return the camera's detections that start in a view, with their labels translated."""
+    rows = (
+        await Detection.filter(camera_id=camera_id, start__gte=start, start__lt=end)
+        .order_by("start")
+        .limit(EVENTS_MAX)
+        .values_list("start", "label")
+    )
+    return [TimelineEvent(at, label_text(label)) for at, label in rows]
+
+
 @dataclass
 class View:
     """What the page shows: a camera, a day, and the whole day or one hour of it."""
@@ -77,9 +98,10 @@ class View:
 class RecordingsPanel:
     """The camera and day pickers, the timeline, the player and the clip form of one open page."""
 
-    def __init__(self, cameras: list[Camera], view: View) -> None:
+    def __init__(self, cameras: list[Camera], view: View, *, with_events: bool = False) -> None:
         self.cameras = {c.id: c for c in cameras}
         self.view = view
+        self.with_events = with_events  # only roles that may see detections get their markers
         self.played_at: datetime | None = None  # the moment last played, from the browser
         self.newest: datetime | None = None  # the end of the day's newest recording
         self.clip: Clip | None = None
@@ -104,6 +126,8 @@ class RecordingsPanel:
         self.summary = ui.label().classes(design.MUTED).mark("summary")
         self.timeline = Timeline(view.camera_id)
         ui.label(t("recordings.timeline_hint")).classes(design.MUTED)
+        if with_events:
+            ui.label(t("recordings.events_hint")).classes(design.MUTED).mark("events-hint")
         self._player()
         self._clip_form()
         ui.on("wardcam-clip-range", self.range_selected)
@@ -146,7 +170,8 @@ class RecordingsPanel:
         if self.view.hour is not None:
             start = day_start + timedelta(hours=self.view.hour)
             end = start + timedelta(hours=1)
-        self.timeline.show(self.view.camera_id, start, end, found.ranges)
+        events = await timeline_events(self.view.camera_id, start, end) if self.with_events else []
+        self.timeline.show(self.view.camera_id, start, end, found.ranges, events)
         self.newest = found.ranges[-1].end - timedelta(seconds=1) if found.ranges else None
         recorded = sum((r.end - r.start).total_seconds() for r in found.ranges)
         if found.ranges:
@@ -200,6 +225,14 @@ class RecordingsPanel:
         if self.view.hour is not None:
             self.view.hour = min(23, max(0, self.view.hour + hours))
             await self.refresh()
+
+    def play_at(self, moment: datetime) -> None:
+        """Play from a moment as soon as the page's player script is ready."""
+        ms = round(moment.timestamp() * 1000)
+        ui.run_javascript(
+            f"(function go(n) {{ if (window.WardCamPlayback) WardCamPlayback.play({ms});"
+            f" else if (n > 0) setTimeout(() => go(n - 1), 100); }})(50)"
+        )
 
     def playing(self, e: events.GenericEventArguments) -> None:
         """Remember the moment the browser plays from (the hour view zooms there)."""
@@ -272,8 +305,8 @@ def playback_assets() -> None:
 
 
 @page("/recordings", Permission.VIEW_PLAYBACK)
-async def recordings_page(camera: int | None = None, day: str | None = None) -> None:
-    """Play back recordings and download clips."""
+async def recordings_page(camera: int | None = None, day: str | None = None, at: str | None = None) -> None:
+    """Play back recordings and download clips; `at` (HH:MM:SS on the day) plays from that moment."""
     who = context.principal()
     cameras = await cameras_for(who) if who else []
     playback_assets()
@@ -286,5 +319,9 @@ async def recordings_page(camera: int | None = None, day: str | None = None) -> 
         except ValueError:
             shown_day = date.today()
         ids = [c.id for c in cameras]
-        panel = RecordingsPanel(cameras, View(camera if camera in ids else ids[0], shown_day))
+        with_events = who is not None and has_permission(who.role, Permission.VIEW_EVENTS)
+        panel = RecordingsPanel(cameras, View(camera if camera in ids else ids[0], shown_day), with_events=with_events)
         await panel.refresh()
+        moment = parse_clock(at or "", shown_day)
+        if moment is not None and camera in ids:
+            ui.timer(0.1, lambda: panel.play_at(moment), once=True)
