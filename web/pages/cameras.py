@@ -2,7 +2,12 @@
 (the import dialog is web/components/camera_import.py).
 
 A camera's password is write-only here as everywhere: the form never holds the stored one, and a blank
-password field keeps it. /cameras?site=ID lists one site's cameras (the sites map links here).
+password field keeps it (unless the address now points to another device: then it must be typed again).
+/cameras?site=ID lists one site's cameras (the sites map links here).
+
+"Scan network" opens the scan page of a running add-on that discovers cameras (the built-in ONVIF
+add-on's /addon/onvif/scan, where a camera found is read with its password and added); when none runs,
+it says which add-on to enable and links to the Add-ons page.
 """
 
 from __future__ import annotations
@@ -134,6 +139,9 @@ async def cameras_page(site: str = "") -> None:
             ui.button(t("cameras.csv.import"), icon="upload_file", on_click=lambda: import_dialog(view.refresh)).props(
                 "outline"
             ).mark("import-csv")
+            ui.button(t("cameras.scan.button"), icon="travel_explore", on_click=scan_network).props("outline").mark(
+                "scan-network"
+            )
             ui.space()
             ui.select({NO_SITE: t("cameras.all_sites"), **sites}, value=view.site_id or NO_SITE,
                       label=t("cameras.filter_site"), on_change=lambda e: view.filter(e.value)).classes(
@@ -227,6 +235,41 @@ class CameraList:
                 with slot:
                     status_badge(camera)
                 self.slots[camera_id] = (camera, slot, state)
+
+
+# --- scan the network ----------------------------------------------------------------------------
+
+SCAN_PAGE = "scan"  # the path of a discovery add-on's scan page: /addon/NAME/scan
+DISCOVERY_ADDON = "onvif"  # the built-in one, named when none runs
+
+
+async def scan_page_url() -> str | None:
+    """Return the scan page of a running add-on that discovers cameras, or None when none runs."""
+    addons = context.appliance().addons
+    for addon, addon_page in await addons.pages():
+        if addon_page.path == SCAN_PAGE and hasattr(addon.module, "wardcam_discover_cameras"):
+            return f"/addon/{addon.name}/{SCAN_PAGE}"
+    return None
+
+
+async def scan_network() -> None:
+    """Open the discovery add-on's scan page, or say which add-on to enable for it."""
+    if await acting(Permission.MANAGE_CAMERAS) is None:
+        return
+    url = await scan_page_url()
+    if url is not None:
+        ui.navigate.to(url)
+        return
+    builtin = context.appliance().addons.addons.get(DISCOVERY_ADDON)
+    title = t(builtin.manifest.title) if builtin is not None and builtin.manifest is not None else DISCOVERY_ADDON
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        ui.label(t("cameras.scan.needs_addon_title")).classes(design.H2)
+        ui.label(t("cameras.scan.needs_addon", addon=title)).mark("scan-needs-addon")
+        with ui.row().classes("w-full justify-end"):
+            ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
+            ui.button(t("cameras.scan.open_addons"), icon="extension",
+                      on_click=lambda: ui.navigate.to("/addons")).mark("open-addons")  # fmt: skip
+    open_once(dialog)
 
 
 # --- add and edit --------------------------------------------------------------------------------
