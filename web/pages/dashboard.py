@@ -19,9 +19,9 @@ from appliance.auth.roles import Permission
 from appliance.cameras import cameras_for
 from appliance.db.models.cameras import Camera
 from appliance.i18n import t
-from appliance.recorder.supervisor import RecorderState
 from web import context, design
 from web.access import page
+from web.pages.cameras import Health, camera_health
 from web.theme import frame
 
 BADGE_EVERY_S = 5.0
@@ -38,15 +38,22 @@ def live_assets(script: str) -> None:
 
 
 def badge_state(camera: Camera) -> tuple[str, str, str]:
-    """Return the text, colour and tooltip of a camera's status badge: recording, or offline since when."""
+    """Return the text, colour and tooltip of a camera's status badge: recording, or offline since when.
+
+    The health is the Cameras page's (camera_health): an enabled camera that the recorder has not
+    reported on yet is starting ("Connecting"), not disabled.
+    """
     status = context.appliance().recorder.status(camera.id)
-    if not camera.enabled or status is None:
+    health = camera_health(camera, status)
+    if health == Health.DISABLED:
         return t("camera.status.disabled"), "grey-6", t("live.not_recorded")
-    if status.state == RecorderState.RECORDING:
+    if health == Health.RECORDING:
         return t("recorder.state.recording"), "positive", ""
+    if status is None:
+        return t("recorder.state.connecting"), "grey-7", ""
     reason = t(f"recorder.failure.{status.error}") if status.error else ""
-    if status.failing_since is not None:
-        since = status.failing_since.astimezone().strftime("%H:%M")
+    if health == Health.OFFLINE:
+        since = (status.failing_since or status.since).astimezone().strftime("%H:%M")
         return t("recorder.offline_since", time=since), "negative", reason
     return t(f"recorder.state.{status.state.value}"), "grey-7", reason
 
