@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 from apprise.decorators import notify
@@ -38,12 +38,17 @@ def _endpoint(meta: dict[str, Any]) -> tuple[str, str, str] | None:
     return api, token, chat
 
 
+APPRISE_PARAMS = frozenset({"cache", "name", "mime", "verify", "rto", "cto"})
+
+
 def _photo_url(attach: Any) -> str | None:
-    """Return the web address of the first attachment that has one."""
+    """Return the web address of the first attachment that has one (without Apprise's own parameters)."""
     for item in attach or []:
         url = str(getattr(item, "url", lambda **_: "")(privacy=False) or "")
         if url.startswith(("http://", "https://")):
-            return url
+            parts = urlsplit(url)
+            query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in APPRISE_PARAMS])
+            return urlunsplit(parts._replace(query=query))
     return None
 
 

@@ -61,6 +61,15 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/metrics": ADMIN,
     "/api/storage": ADMIN,
     "/api/mqtt": ADMIN,  # GET shows the settings without the password; PUT changes them
+    "/api/notifications/targets": ADMIN,  # never returns a target's URL
+    "/api/notifications/targets/{target_id}": ADMIN,
+    "/api/notifications/targets/{target_id}/test": ADMIN,
+    "/api/notifications/rules": ADMIN,
+    "/api/notifications/rules/{rule_id}": ADMIN,
+    "/api/notifications/system": ADMIN,
+    "/api/notifications/mutes": ADMIN,
+    "/api/notifications/mutes/{mute_id}": ADMIN,
+    "/api/notifications/log": ADMIN,
     "/api/addons": ADMIN,
     "/api/addons/{name}/enable": ADMIN,
     "/api/addons/{name}/disable": ADMIN,

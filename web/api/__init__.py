@@ -14,6 +14,7 @@ from web.api import (
     live,
     metrics,
     mqtt,
+    notifications,
     recordings,
     schema,
     sites,
@@ -36,5 +37,6 @@ ROUTERS: list[APIRouter] = [
     storage.router,
     recordings.router,
     mqtt.router,
+    notifications.router,
     events.router,
 ]

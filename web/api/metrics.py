@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from appliance.auth.principal import Principal
 from appliance.auth.roles import Permission
-from appliance.metrics import exposition
+from appliance.metrics import exposition, render
+from appliance.notify.metrics import metric_families as notify_metrics
 from web import context
 from web.access import declare, require
 
@@ -23,6 +24,7 @@ async def metrics(_: Principal = require(Permission.MANAGE_SYSTEM)) -> Response:
     statuses = [r.status for r in appliance.recorder.recorders.values()]
     body = await exposition(appliance.bus, appliance.accounts.session_policy, addons, recording=statuses,
                            mqtt=appliance.mqtt.status)  # fmt: skip
+    body += render(await notify_metrics(appliance.notify.queue))  # per notification target
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

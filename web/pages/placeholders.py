@@ -12,7 +12,6 @@ from web.theme import frame
 
 COMING: list[tuple[str, Permission, str, str]] = [
     ("/requests", Permission.REQUEST_FOOTAGE, "nav.requests", "gavel"),
-    ("/notifications", Permission.MANAGE_NOTIFICATIONS, "nav.notifications", "campaign"),
 ]
 
 
