@@ -1,7 +1,9 @@
 """/live/{camera_id}: one camera's live video, full screen and a snapshot download.
 
 The video is the camera's main stream, copied (not transcoded) into fragmented MP4 and played by
-web/static/live.js with Media Source Extensions from the websocket /api/cameras/{camera_id}/live.
+web/static/live.js with Media Source Extensions from the websocket /api/cameras/{camera_id}/live. A
+browser that cannot play it (no Media Source Extensions, as on an iPhone, or H.265 in most browsers)
+shows the camera's latest frame instead, refreshed about once a second, and says why.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from web import context, design
 from web.access import page
 from web.pages.dashboard import BADGE_EVERY_S, StatusBadge, live_assets
 from web.theme import frame
+
+# the picture shown instead of video lies where the video would be
+PICTURE_STYLE = "position:absolute;inset:0;width:100%;height:100%;object-fit:contain;background:#000"
 
 
 def snapshot_name(name: str) -> str:
@@ -55,14 +60,16 @@ async def live_page(camera_id: int) -> None:
         texts = {
             "connecting": t("live.connecting"),
             "reconnecting": t("live.reconnecting"),
-            "unsupported": t("live.unsupported"),
+            "pictures-only": t("live.pictures_only"),
             "gone": t("live.camera_not_found"),
             "no-snapshot": t("live.no_snapshot"),
             "snapshot-name": snapshot_name(camera.name),
         }
         data = " ".join(f'data-{key}="{escape(value)}"' for key, value in texts.items())
+        ui.label("").classes(design.MUTED).props("data-live-note hidden aria-live=polite")
         with ui.element("div").classes("wardcam-player"):
             ui.element("video").props(f'data-live-camera="{camera.id}" {data} muted autoplay playsinline')
+            ui.element("img").style(PICTURE_STYLE).props(f'data-live-picture hidden alt="{escape(camera.name)}"')
             ui.element("div").classes("wardcam-player-message").props("data-live-message aria-live=polite")
         ui.label(t("live.hint")).classes(design.MUTED)
         ui.timer(BADGE_EVERY_S, badge.refresh)

@@ -6,6 +6,12 @@
 // {"type": "status", "message": ...} every few seconds while no video comes. Playback is kept close to
 // the live edge: when it falls more than MAX_LAG_S behind, it jumps ahead. Texts come translated from
 // the page's data-* attributes.
+//
+// A browser that cannot play the camera's video (no Media Source Extensions, as on an iPhone, or a codec
+// it does not decode, as H.265 in most browsers) gets pictures instead: the camera's latest frame
+// (/api/cameras/ID/frame.jpg, made on the appliance) about once a second in <img data-live-picture>,
+// with a note saying why ([data-live-note]). The websocket is closed then, so the appliance stops the
+// camera's live relay.
 (() => {
   "use strict";
 
@@ -14,6 +20,7 @@
   const KEEP_S = 30; // seconds of video kept behind the playback position
   const RECONNECT_MS = 2000;
   const CLOSE_GONE = 4404;
+  const PICTURE_EVERY_MS = 1000; // pictures instead of video: about one a second
 
   let player = null;
 
@@ -50,9 +57,19 @@
       this.socket = null;
       this.stopped = false;
       this.fragments = 0;
+      this.picture = document.querySelector("img[data-live-picture]");
+      this.note = document.querySelector("[data-live-note]");
+      this.picturesOnly = false; // true once the browser turned out unable to play the video
+      this.pictures = 0; // how many pictures were shown instead
+      this.pictureTimer = null;
+      this.pictureUrl = null;
       video.addEventListener("playing", () => this.say(""));
+      video.addEventListener("error", () => {
+        if (this.mediaSource) this.showPictures(); // the browser took the stream but cannot decode it
+      });
       this.say(video.dataset.connecting);
-      this.connect();
+      if (window.MediaSource) this.connect();
+      else this.showPictures();
     }
 
     say(text) {
@@ -91,9 +108,9 @@
     }
 
     open(mime) {
+      if (this.picturesOnly) return;
       if (!window.MediaSource || !MediaSource.isTypeSupported(mime)) {
-        this.say(this.video.dataset.unsupported);
-        this.mediaSource = null;
+        this.showPictures();
         return;
       }
       this.queue = [];
@@ -109,7 +126,7 @@
           try {
             this.buffer = mediaSource.addSourceBuffer(mime);
           } catch (error) {
-            this.say(this.video.dataset.unsupported);
+            this.showPictures();
             return;
           }
           this.buffer.addEventListener("updateend", () => {
@@ -152,6 +169,63 @@
       if (this.video.paused) this.video.play().catch(() => {});
     }
 
+    // --- pictures instead of video ------------------------------------------------------------------
+
+    showPictures() {
+      if (!this.picture || this.picturesOnly) return;
+      this.picturesOnly = true;
+      this.mediaSource = null;
+      this.buffer = null;
+      this.queue = [];
+      const socket = this.socket;
+      this.socket = null; // its close handler does not reconnect
+      if (socket) socket.close();
+      this.video.removeAttribute("src");
+      this.video.load();
+      this.video.hidden = true;
+      this.picture.hidden = false;
+      if (this.note) {
+        this.note.textContent = this.video.dataset.picturesOnly || "";
+        this.note.hidden = false;
+      }
+      this.nextPicture();
+    }
+
+    async nextPicture() {
+      if (this.stopped) return;
+      const asked = performance.now();
+      try {
+        const response = await fetch(`/api/cameras/${this.camera}/frame.jpg`, {
+          credentials: "same-origin",
+          cache: "no-store",
+        });
+        if (response.ok) {
+          const url = URL.createObjectURL(await response.blob());
+          await new Promise((resolve) => {
+            this.picture.onload = this.picture.onerror = resolve;
+            this.picture.src = url;
+          });
+          if (this.pictureUrl) URL.revokeObjectURL(this.pictureUrl);
+          this.pictureUrl = url;
+          this.pictures += 1;
+          this.picture.dataset.pictures = String(this.pictures);
+          this.picture.dataset.frameTime = response.headers.get("X-Frame-Time") || "";
+          this.say("");
+        } else if (response.status === 404) {
+          this.say(this.video.dataset.gone);
+          return;
+        } else {
+          const body = await response.json().catch(() => null);
+          this.say((body && body.error && body.error.message) || this.video.dataset.reconnecting);
+        }
+      } catch (error) {
+        this.say(this.video.dataset.reconnecting);
+      }
+      if (this.stopped) return;
+      const wait = Math.max(PICTURE_EVERY_MS - (performance.now() - asked), 200);
+      this.pictureTimer = setTimeout(() => this.nextPicture(), wait);
+    }
+
     lagSeconds() {
       const buffer = this.buffer;
       if (!buffer || !buffer.buffered.length) return null;
@@ -185,6 +259,7 @@
     stop() {
       this.stopped = true;
       if (this.socket) this.socket.close();
+      clearTimeout(this.pictureTimer);
     }
   }
 
