@@ -114,8 +114,10 @@ def _consume(future: asyncio.Future[Outcome]) -> None:
 class Sender:
     """Send messages through Apprise; each target has its own threads."""
 
-    def __init__(self, plugin_paths: Callable[[], list[str]], timeout_s: float = ATTEMPT_TIMEOUT_S) -> None:
+    def __init__(self, plugin_paths: Callable[[], list[str]], timeout_s: float = ATTEMPT_TIMEOUT_S,
+                 stopped: Callable[[str], bool] = lambda scheme: False) -> None:  # fmt: skip
         self.plugin_paths = plugin_paths
+        self.stopped = stopped  # an add-on's scheme whose add-on is not running (Apprise keeps plugins loaded)
         self.timeout_s = timeout_s
         self._pools: dict[int | str, ThreadPoolExecutor] = {}
 
@@ -127,6 +129,8 @@ class Sender:
 
     async def send(self, key: int | str, url: str, title: str, body: str, attachment: Path | None = None) -> Outcome:
         """Send one message; never raises: a failure is an Outcome with its reason."""
+        if self.stopped(url.split("://", 1)[0].lower()):
+            return Outcome(False, "notify.error.service_stopped")
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         future = loop.run_in_executor(self._pool(key), _send_blocking, url, title, body, attachment,

@@ -88,7 +88,8 @@ class Notifications:
         self.default_panel_url = default_panel_url(settings.host, settings.port)
         self.plugin_paths: list[str] = []
         self.addon_schemes: dict[str, str] = {}  # scheme -> title key, from running add-ons
-        self.sender = Sender(lambda: self.plugin_paths)
+        self.addon_schemes_seen: set[str] = set()
+        self.sender = Sender(lambda: self.plugin_paths, stopped=self._scheme_stopped)
         self.queue = DeliveryQueue(self.data_dir, self.sender, retry_delays_s=retry_delays_s or RETRY_DELAYS_S)
         self.targets = Targets(audit, self.sender, lambda: self.plugin_paths, lambda: set(self.addon_schemes))
         self.rules = Rulebook(audit)
@@ -149,6 +150,11 @@ class Notifications:
         services = await self.addons.notification_services()
         self.plugin_paths = sorted({s.plugin_path for s in services})
         self.addon_schemes = {s.scheme: s.title_key for s in services}
+        self.addon_schemes_seen |= set(self.addon_schemes)
+
+    def _scheme_stopped(self, scheme: str) -> bool:
+        """Return whether a scheme belongs to an add-on that is not running now."""
+        return scheme in self.addon_schemes_seen and scheme not in self.addon_schemes
 
     def _addon_changed(self, _addon: object) -> None:
         self.spawn(self.refresh_services())

@@ -53,6 +53,9 @@ async def test_zalo_is_offered_only_while_its_addon_runs_and_messages_reach_the_
 
     await manager.disable("zalo")
     await until(lambda: "zalobot" not in world.notify.addon_schemes, 5, "the zalobot service gone")
+    outcome = await world.notify.targets.test(target.id, "WardCam", "Tiện ích đã tắt")
+    assert outcome.text("vi") == "Tiện ích cung cấp dịch vụ này đang tắt; bật lại ở trang Tiện ích."
+    assert len(zalo_api.received) == 2  # Apprise still knows the plugin; WardCam does not send
     await manager.stop()
 
 
