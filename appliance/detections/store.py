@@ -4,8 +4,9 @@ Sources can send a thousand messages a second (a busy intersection seen by Friga
 several "update"s and an "end" per object). One transaction per message would cap the rate at what
 the disk can commit; so reports queue, and one writer task takes everything waiting (up to BATCH)
 and writes it in one transaction: one SELECT of the rows concerned, one bulk INSERT of the new ones,
-one bulk UPDATE of the changed ones. With nothing waiting, a report is written at once; under load
-the batches grow by themselves, so the delay stays about one batch's write time.
+one bulk UPDATE of the changed ones. A report that finds the writer idle waits GATHER_S (10 ms) for
+others to share its transaction; under load the batches grow by themselves, so the delay stays
+about one batch's write time, and the number of commits a second stays small.
 
 Merging is order-independent: the row keeps the earliest start, the latest end, the highest score,
 every zone ever reported, the newest non-empty label and sub-label, and its camera once known.
@@ -27,6 +28,7 @@ from appliance.detections.report import DetectionReport
 log = logging.getLogger(__name__)
 
 BATCH = 500
+GATHER_S = 0.01  # after a first report, how long to wait for others to write with it
 STOP_WAIT_S = 10.0  # at stop, how long queued reports get to be written
 QUEUE_LIMIT = 50_000  # reports waiting; beyond that report() waits (backpressure on the MQTT handler)
 MERGED_FIELDS = (
@@ -128,6 +130,8 @@ class DetectionStore:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            if self._queue.empty():
+                await asyncio.sleep(GATHER_S)  # let what arrives together share one transaction
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
