@@ -193,6 +193,24 @@ async def test_an_operator_selects_several_and_acknowledges_them_at_once(user: U
     assert (entry.actor, sorted(entry.detail["ids"])) == ("truc-ban", sorted(ids[:3]))
 
 
+async def test_the_link_in_a_notification_opens_that_detection(user: User, add_user: AddUser) -> None:
+    camera = await Camera.create(name="Hẻm 12", main_url="rtsp://127.0.0.1/12", enabled=False)
+    detections = context.appliance().detections
+    await detections.report(frigate("older", "car", camera.id, 600))
+    wanted = await detections.report(frigate("wanted", "motorcycle", camera.id, 300))
+    await add_user("truc-ban", Role.OPERATOR)
+    await log_in(user, "truc-ban")
+    await user.should_see("Tổng quan", retries=50)
+
+    await user.open(f"/events?id={wanted}")
+
+    await user.should_see(marker="detail-camera")
+    await user.should_see("Xe máy")
+    await user.should_see("Hẻm 12")
+    viewed = await AuditEntry.filter(action="detections.viewed").values_list("object_id", flat=True)
+    assert str(wanted) in [str(v) for v in viewed]
+
+
 # --- real Chromium against a served appliance -------------------------------------------------------------
 
 

@@ -290,8 +290,11 @@ class EventsView:
 
 
 @page("/events", Permission.VIEW_EVENTS)
-async def events_page() -> None:
-    """List detections with their snapshots; open one, play back that moment, acknowledge."""
+async def events_page(id: int | None = None) -> None:
+    """List detections with their snapshots; open one, play back that moment, acknowledge.
+
+    `/events?id=N` (the link in notifications) opens detection N's dialog at once.
+    """
     who = context.principal()
     if who is None:
         return
@@ -301,3 +304,9 @@ async def events_page() -> None:
     with frame("nav.events"):
         view = EventsView(who, Choices(cameras, sites, labels))
         await view.reload()
+        if id is not None:
+            linked = await query.get(id, visible_sites=visible_sites(who))
+            if linked is None:
+                ui.notify(t("error.not_found"), type="warning")
+            else:
+                await view.open(linked)
