@@ -7,7 +7,9 @@ endpoint reference, its scopes (name, hardware, location) and its XAddrs (the de
 There is no "last answer", so a scan listens for a fixed time and reports its progress meanwhile.
 
 The probe can also go to one address (a camera on another subnet, or a fake one on loopback in
-the tests): WS-Discovery allows a directed probe, and cameras answer it the same way.
+the tests): WS-Discovery allows a directed probe, and cameras answer it the same way. The socket is
+bound where the probe goes: to the loopback address for a probe to loopback (so that such a scan never
+touches another interface), and to every interface otherwise, as the multicast probe needs.
 
 Why not the `wsdiscovery` package: it runs its own threads that poll sockets, joins the multicast
 group on every interface, and its search blocks the caller for the whole timeout with no progress;
@@ -201,7 +203,7 @@ async def scan(
     message = probe_message(message_id)
     report = progress or (lambda fraction: None)
     transport, listener = await loop.create_datagram_endpoint(
-        lambda: _Listener(message_id), local_addr=("0.0.0.0", 0), family=socket.AF_INET
+        lambda: _Listener(message_id), local_addr=(bind_address(address), 0), family=socket.AF_INET
     )
     try:
         sock = transport.get_extra_info("socket")
@@ -224,6 +226,15 @@ async def scan(
     finally:
         transport.close()
     return sorted(listener.matches.values(), key=lambda m: (_sort_key(m.host), m.port, m.endpoint))
+
+
+def bind_address(target: str) -> str:
+    """Return the local address to send a probe to `target` from: loopback for loopback, else every interface."""
+    try:
+        loopback = ipaddress.ip_address(target).is_loopback
+    except ValueError:  # a host name: resolved when sending, from any interface
+        loopback = False
+    return "127.0.0.1" if loopback else "0.0.0.0"
 
 
 def _sort_key(host: str) -> tuple[int, str]:
