@@ -15,6 +15,7 @@ from urllib.parse import quote
 from appliance.net import free_port
 
 CSEQ = re.compile(rb"^CSeq:\s*(\d+)", re.IGNORECASE | re.MULTILINE)
+CHALLENGE = b'\r\nWWW-Authenticate: Basic realm="camera"\r\nContent-Length: 0\r\n\r\n'
 AUTHORIZATION = re.compile(rb"^Authorization:\s*Basic\s+(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -45,8 +46,7 @@ class CredentialTrap:
             while chunk := await reader.read(4096):
                 self.received += chunk
                 for cseq in CSEQ.findall(chunk) or [b"1"]:
-                    writer.write(b"RTSP/1.0 401 Unauthorized\r\nCSeq: " + cseq +
-                                 b'\r\nWWW-Authenticate: Basic realm="camera"\r\nContent-Length: 0\r\n\r\n')  # fmt: skip
+                    writer.write(b"RTSP/1.0 401 Unauthorized\r\nCSeq: " + cseq + CHALLENGE)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass

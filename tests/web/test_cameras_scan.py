@@ -13,7 +13,7 @@ from tests.web.conftest import AddUser, log_in
 from web import context
 
 SEES = 50
-NEEDS_ADDON = "Để quét mạng tìm camera, hãy bật tiện ích \"Tìm camera ONVIF\" trên trang Tiện ích"
+NEEDS_ADDON = 'Để quét mạng tìm camera, hãy bật tiện ích "Tìm camera ONVIF" trên trang Tiện ích'
 
 
 async def open_cameras_page(user: User, add_user: AddUser) -> None:
