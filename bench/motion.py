@@ -164,7 +164,9 @@ def main() -> int:
     p.add_argument("--width", type=int, default=320, help="width frames are analysed at (the add-on's option)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="bench %(levelname)s %(message)s")
-    print(json.dumps(run(args)), flush=True)
+    result = run(args)
+    print(f"details: {json.dumps(result)}", file=sys.stderr, flush=True)
+    print(json.dumps({"cpu_pct_per_camera": result["cpu_pct_per_camera"]}), flush=True)
     return 0
 
 

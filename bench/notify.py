@@ -156,7 +156,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10.0, help="events a second")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    print(json.dumps(asyncio.run(run(args.events, args.rate))))
+    result = asyncio.run(run(args.events, args.rate))
+    print(f"details: {json.dumps(result)}", file=sys.stderr, flush=True)
+    print(json.dumps({"p50_s": result["p50_s"], "p99_s": result["p99_s"]}), flush=True)
     return 0
 
 
