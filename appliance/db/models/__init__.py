@@ -6,6 +6,7 @@ from appliance.db.models.cameras import AudioPolicy, Camera, Site
 from appliance.db.models.detections import Detection
 from appliance.db.models.notify import NotificationDelivery, NotificationMute, NotificationRule, NotificationTarget
 from appliance.db.models.recordings import DiskSample, EvidenceLock, Segment
+from appliance.db.models.requests import FootageRequest
 from appliance.db.models.settings import Setting
 from appliance.db.models.users import ApiToken, Role, Session, User
 
@@ -18,6 +19,7 @@ __all__ = [
     "Detection",
     "DiskSample",
     "EvidenceLock",
+    "FootageRequest",
     "NotificationDelivery",
     "NotificationMute",
     "NotificationRule",

@@ -43,6 +43,7 @@ TABLES = {
     "notification_rule",
     "notification_mute",
     "notification_delivery",
+    "footage_request",
 }
 
 

@@ -1,0 +1,212 @@
+"""The export job: a request's footage, camera by camera, into a signed evidence package.
+
+Jobs wait in a queue and run one at a time. For each camera the range's segments are joined by
+stream copy (the playback code's plan: the first frame is the keyframe at or before the requested
+start); ffmpeg runs at the lowest CPU priority (`nice -n 19`, and `ionice -c 3` where present) so that
+recording never waits for it, and writes fragmented MP4 to a pipe that goes straight into the zip,
+hashed on the way. Gaps in the recording are listed in the manifest, never hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shutil
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from appliance.db.models.cameras import Camera
+from appliance.db.models.requests import FootageRequest
+from appliance.playback.clip import ClipEmpty, plan_clip
+from appliance.playback.ffmpeg import FFMPEG, Entry, FfmpegRun, concat_script, input_args
+from appliance.playback.ranges import recordings
+
+from .errors import ExportFailed
+from .keys import SigningKey
+from .package import CHUNK, VIDEO_DIR, HashingWriter, PackedFile, build_manifest, finish_package, iso, open_package
+
+log = logging.getLogger(__name__)
+
+
+class JobState(StrEnum):
+    """Where an export job stands."""
+
+    QUEUED = "queued"
+    WORKING = "working"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass
+class ExportJob:
+    """One request's export: its progress (0 to 1) for the page, and the package once made."""
+
+    request_id: int
+    state: JobState = JobState.QUEUED
+    progress: float = 0.0
+    package: Path | None = None
+    manifest_sha256: str = ""
+    error: str = ""
+    done: asyncio.Event | None = None
+
+
+def low_priority() -> list[str]:
+    """Return the command prefix that runs a process at the lowest CPU (and disk) priority."""
+    prefix = ["nice", "-n", "19"]
+    if shutil.which("ionice"):
+        prefix = ["ionice", "-c", "3", *prefix]
+    return prefix
+
+
+def export_argv(ffmpeg_binary: str = FFMPEG) -> list[str]:
+    """Return the argv that copies a concat script's files as fragmented MP4 to stdout, at low priority."""
+    return [*low_priority(), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error", *input_args(),
+            "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
+
+
+def file_name(camera: Camera) -> str:
+    """Return a package file name for a camera: its id and its name in plain ASCII."""
+    plain = unicodedata.normalize("NFKD", camera.name.replace("đ", "d").replace("Đ", "D"))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", plain.encode("ascii", "ignore").decode()).strip("-").lower()
+    return f"{VIDEO_DIR}camera-{camera.id}{'-' + slug[:40] if slug else ''}.mp4"
+
+
+def request_details(request: FootageRequest) -> dict[str, Any]:
+    """Return the request as the manifest tells it."""
+    return {"id": request.id, "officer_name": request.officer_name, "officer_unit": request.officer_unit,
+            "officer_badge": request.officer_badge, "case_number": request.case_number, "reason": request.reason,
+            "site_id": request.site_id, "camera_ids": list(request.camera_ids), "start": iso(request.start),
+            "end": iso(request.end), "urgency": str(request.urgency), "created_by": request.created_by,
+            "created_at": iso(request.created_at), "approved_by": request.decided_by,
+            "approved_at": iso(request.decided_at), "approval_note": request.decision_note}  # fmt: skip
+
+
+Finished = Callable[[int, Path, str, int], Awaitable[Any]]
+
+
+class ExportQueue:
+    """Make evidence packages one at a time."""
+
+    def __init__(self, recordings_dir: Path, packages_dir: Path, key: SigningKey, appliance_id: Callable[[], str],
+                 finished: Finished, *, ffmpeg_binary: str = FFMPEG) -> None:  # fmt: skip
+        self.recordings_dir = recordings_dir
+        self.packages_dir = packages_dir
+        self.key = key
+        self.appliance_id = appliance_id
+        self.finished = finished  # told (request id, package, manifest hash, size)
+        self.ffmpeg_binary = ffmpeg_binary
+        self.jobs: dict[int, ExportJob] = {}
+        self._queue: asyncio.Queue[ExportJob] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the worker that takes jobs one by one."""
+        self.packages_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.packages_dir.glob("*.part"):
+            leftover.unlink(missing_ok=True)
+        self._worker = asyncio.get_running_loop().create_task(self._work(), name="evidence-export")
+
+    async def stop(self) -> None:
+        """Stop the worker (a job being made is abandoned and its partial file deleted)."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    def submit(self, request_id: int) -> ExportJob:
+        """Queue a request's export (once: a job already waiting or working is returned as it is)."""
+        job = self.jobs.get(request_id)
+        if job is not None and job.state in (JobState.QUEUED, JobState.WORKING):
+            return job
+        job = ExportJob(request_id, done=asyncio.Event())
+        self.jobs[request_id] = job
+        self._queue.put_nowait(job)
+        return job
+
+    async def wait(self, job: ExportJob) -> ExportJob:
+        """Wait until the job is done or failed."""
+        assert job.done is not None
+        await job.done.wait()
+        return job
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            job.state = JobState.WORKING
+            try:
+                await self._export(job)
+                job.state, job.progress = JobState.DONE, 1.0
+            except asyncio.CancelledError:
+                job.state, job.error = JobState.FAILED, "stopped"
+                raise
+            except Exception as exc:
+                job.state, job.error = JobState.FAILED, str(exc)[:255]
+                log.exception("export of footage request %d failed", job.request_id)
+            finally:
+                assert job.done is not None
+                job.done.set()
+
+    async def _export(self, job: ExportJob) -> None:
+        request = await FootageRequest.get(id=job.request_id)
+        start, end = request.start.astimezone(UTC), request.end.astimezone(UTC)
+        cameras = {c.id: c for c in await Camera.filter(id__in=list(request.camera_ids))}
+        plans: list[tuple[PackedFile, list[Entry]]] = []
+        for camera_id in request.camera_ids:
+            camera = cameras.get(camera_id)
+            name = file_name(camera) if camera else f"{VIDEO_DIR}camera-{camera_id}.mp4"
+            packed = PackedFile(name, camera_id, camera.name if camera else "", start, end)
+            try:
+                entries = await plan_clip(camera_id, start, end, self.recordings_dir, max_s=10**9)
+            except ClipEmpty:
+                entries = []
+            found = await recordings(camera_id, start, end)
+            packed.gaps = [(g.start, g.end) for g in found.gaps]
+            if entries:
+                first, last = entries[0], entries[-1]
+                packed.actual_start = first.segment.start + timedelta(seconds=first.skipped_s)
+                packed.actual_end = last.segment.start + timedelta(seconds=last.skipped_s + last.duration_s)
+                packed.codec = ",".join(sorted({e.segment.video_codec for e in entries if e.segment.video_codec}))
+            plans.append((packed, entries))
+        total = sum(e.segment.size for _, entries in plans for e in entries) or 1
+        part = self.packages_dir / f"request-{request.id}.zip.part"
+        archive = await asyncio.to_thread(open_package, part)
+        done_bytes = 0
+        try:
+            for packed, entries in plans:
+                if not entries:
+                    continue  # nothing recorded: the manifest lists the whole range as a gap
+                writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
+                run = FfmpegRun(export_argv(self.ffmpeg_binary), concat_script(entries))
+                try:
+                    await run.start()
+                    while chunk := await run.read(CHUNK):
+                        await asyncio.to_thread(writer.write, chunk)
+                        done_bytes += len(chunk)
+                        job.progress = min(0.99, done_bytes / total)
+                    code = await run.wait()
+                finally:
+                    await run.close()
+                if code != 0 or writer.size == 0:
+                    raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {run.last_words()}")
+                packed.sha256, packed.size = await asyncio.to_thread(writer.close), writer.size
+            manifest = build_manifest(self.appliance_id(), request_details(request), [p for p, _ in plans],
+                                      self.key, datetime.now(UTC))  # fmt: skip
+            job.manifest_sha256 = await asyncio.to_thread(finish_package, archive, self.key, manifest)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                archive.close()
+            part.unlink(missing_ok=True)
+            raise
+        final = part.with_suffix("")
+        part.rename(final)
+        job.package = final
+        log.info("footage request %d exported: %s (%d files)", request.id, final.name, len(plans))
+        await self.finished(request.id, final, job.manifest_sha256, final.stat().st_size)
