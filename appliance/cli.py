@@ -1,4 +1,4 @@
-"""The `wardcam` command: serve, demo, migrate, user, token, audit. One function a verb."""
+"""The `wardcam` command: serve, demo, migrate, user, token, audit, verify. One function a verb."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -149,6 +150,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, verify))
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check an evidence package offline: its signature and every file's SHA-256."""
+    from appliance.i18n import use_language
+    from appliance.requests.verify import verify_package
+
+    lang = args.language or ("en" if os.environ.get("LANG", "").startswith("en") else "vi")
+    with use_language(lang):
+        public_key = None
+        if args.public_key:
+            public_key = Path(args.public_key).read_bytes()
+        try:
+            result = verify_package(Path(args.package), public_key=public_key, expected_fingerprint=args.fingerprint)
+        except ValueError:
+            print(t("requests.verify.key_file_unreadable"), file=sys.stderr)
+            return 2
+        for problem in result.problems:
+            print(t(f"requests.verify.{problem.kind}", name=problem.name))
+        if not result.ok:
+            print(t("requests.verify.failed", count=max(1, len(result.problems))))
+            return 1
+        print(t("requests.verify.ok", files=result.files_ok))
+        key_line = "requests.verify.key" if result.trusted else "requests.verify.key_unchecked"
+        print(t(key_line, fingerprint=result.fingerprint))
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe every verb and its options."""
     common = argparse.ArgumentParser(add_help=False)
@@ -191,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = verbs.add_parser("audit", help="audit log").add_subparsers(dest="audit_verb", required=True)
     audit.add_parser("verify", parents=[common], help="verify the hash chain").set_defaults(func=cmd_audit_verify)
+
+    verify = verbs.add_parser("verify", help="check an evidence package offline (signature and hashes)")
+    verify.add_argument("package", help="the evidence package (.zip)")
+    trust = verify.add_mutually_exclusive_group()
+    trust.add_argument("--public-key", metavar="FILE", help="the appliance's public key (PEM)")
+    trust.add_argument("--fingerprint", metavar="FP", help="the key fingerprint shown on the System page")
+    verify.add_argument("--language", choices=["vi", "en"], help="language of the report (default: from LANG, else vi)")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

@@ -166,7 +166,7 @@ class ExportQueue:
             try:
                 entries = await plan_clip(camera_id, start, end, self.recordings_dir, max_s=10**9)
             except ClipEmpty:
-                entries = []
+                entries, packed.name = [], ""
             found = await recordings(camera_id, start, end)
             packed.gaps = [(g.start, g.end) for g in found.gaps]
             if entries:

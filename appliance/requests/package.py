@@ -37,7 +37,7 @@ def iso(value: datetime | None) -> str | None:
 class PackedFile:
     """One video file of the package, as the manifest describes it."""
 
-    name: str
+    name: str  # in the zip; "" when the camera recorded nothing in the range (then all of it is a gap)
     camera_id: int
     camera_name: str
     requested_start: datetime
@@ -51,7 +51,7 @@ class PackedFile:
 
     def manifest(self) -> dict[str, Any]:
         """Return the file's manifest entry."""
-        return {"name": self.name, "camera_id": self.camera_id, "camera_name": self.camera_name,
+        return {"name": self.name or None, "camera_id": self.camera_id, "camera_name": self.camera_name,
                 "requested_start": iso(self.requested_start), "requested_end": iso(self.requested_end),
                 "actual_start": iso(self.actual_start), "actual_end": iso(self.actual_end),
                 "gaps": [{"start": iso(s), "end": iso(e)} for s, e in self.gaps],
