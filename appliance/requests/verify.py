@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .keys import fingerprint, load_public_key, normalize_fingerprint
+from .keys import fingerprint, load_public_key, normalize_fingerprint, public_pem
 from .package import CHUNK, MANIFEST, PUBLIC_KEY, SIGNATURE
 
 OWN_FILES = (MANIFEST, SIGNATURE, PUBLIC_KEY)
@@ -76,7 +76,11 @@ def _signature(raw: bytes | None) -> dict[str, Any] | None:
         signature = base64.b64decode(data["signature"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
-    if not isinstance(data, dict) or len(signature) != 64:
+    if not isinstance(data, dict) or len(signature) != 64 or base64.b64encode(signature).decode() != data["signature"]:
+        return None
+    canonical = {"algorithm": "Ed25519", "manifest_sha256": data.get("manifest_sha256"),
+                 "key_fingerprint": data.get("key_fingerprint"), "signature": data["signature"]}  # fmt: skip
+    if json.dumps(canonical, indent=2).encode() != raw:  # any other change: not as the appliance wrote it
         return None
     data["raw"] = signature
     return data
@@ -84,9 +88,10 @@ def _signature(raw: bytes | None) -> dict[str, Any] | None:
 
 def _key(pem: bytes | None) -> Ed25519PublicKey | None:
     try:
-        return load_public_key(pem or b"")
+        key = load_public_key(pem or b"")
     except ValueError:
         return None
+    return key if public_pem(key) == pem else None  # not as the appliance wrote it
 
 
 def verify_package(
@@ -116,11 +121,18 @@ def verify_package(
             for d in (manifest, signature)
             if isinstance(d, dict)
         }
+        names = archive.namelist()
         key = _trusted_key(result, embedded, named, public_key, expected_fingerprint)
         _check_signature(result, body, signature, key)
+        for own in (SIGNATURE, PUBLIC_KEY):
+            if own not in names:  # say "removed" rather than "altered"
+                result.problems = [p if p.name != own else Problem("file_removed", own) for p in result.problems]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            result.problems.append(Problem("file_added", name))  # a second member under a name already there
+        if any(p.kind == "manifest_altered" for p in result.problems):
+            return result  # nothing in an altered manifest can be trusted to check the files against
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-            if not any(p.kind == "manifest_altered" for p in result.problems):
-                result.problems.append(Problem("manifest_altered", MANIFEST))
+            result.problems.append(Problem("manifest_altered", MANIFEST))
             return result
         _check_files(result, archive, manifest["files"])
     return result
@@ -167,9 +179,8 @@ def _check_signature(result: VerifyResult, body: bytes, signature: dict[str, Any
         else:
             result.problems.append(Problem("signature_altered", SIGNATURE))
         return
-    if signature.get("manifest_sha256") != hashlib.sha256(body).hexdigest() or normalize_fingerprint(
-        str(signature.get("key_fingerprint", ""))
-    ) != normalize_fingerprint(fingerprint(key)):
+    digest = hashlib.sha256(body).hexdigest()
+    if signature.get("manifest_sha256") != digest or signature.get("key_fingerprint") != fingerprint(key):
         result.problems.append(Problem("signature_altered", SIGNATURE))
         return
     result.signature_ok = True
