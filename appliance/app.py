@@ -22,6 +22,7 @@ from appliance.notify import Notifications
 from appliance.recorder.manager import Recorder
 from appliance.recorder.retention import RetentionSummary
 from appliance.recorder.storage import Storage
+from appliance.requests import FootageRequests
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Appliance:
             stack.push_async_callback(self.mqtt.stop)
             await self.notify.start()  # before the add-ons: it follows their Apprise plugins as they start
             stack.push_async_callback(self.notify.stop)
+            self.requests = await stack.enter_async_context(FootageRequests(s.data_dir, self.bus, self.audit).running())
             await self.addons.start()
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
