@@ -36,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from appliance import heap  # noqa: E402
 from appliance.addons.manager import AddonManager  # noqa: E402
 from appliance.audit import AuditLog  # noqa: E402
 from appliance.broker import MosquittoBroker  # noqa: E402
@@ -166,6 +167,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if not addon.running:
             raise SystemExit(f"the Frigate add-on did not start: {addon.error}")
         await asyncio.sleep(0.5)  # its subscriptions reach the broker
+        heap.settle()  # as Appliance.start() does once everything is up
         results = []
         try:
             for step, rate in enumerate(args.steps):

@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from appliance.db.models.detections import Detection
@@ -152,7 +153,7 @@ class DetectionStore:
 
     async def _write(self, batch: list[_Pending]) -> list[Written]:
         keys = {(p.report.source, p.report.external_id) for p in batch}
-        async with in_transaction():
+        async with in_transaction() as connection:
             found = await Detection.filter(external_id__in=[k[1] for k in keys])
             rows: dict[Key, Detection] = {
                 (r.source, r.external_id): r for r in found if (r.source, r.external_id) in keys
@@ -174,9 +175,7 @@ class DetectionStore:
                 await Detection.bulk_create(list(new.values()))
                 await self._read_ids(new)
             if changed:
-                for row in changed.values():
-                    row.updated_at = datetime.now(UTC)
-                await Detection.bulk_update(list(changed.values()), fields=[*MERGED_FIELDS, "updated_at"])
+                await _update(connection, list(changed.values()))
         self.written += len(batch)
         self.batches += 1
         return [
@@ -192,3 +191,29 @@ class DetectionStore:
             row = new.get((source, external_id))
             if row is not None:
                 row.id = row_id
+
+
+async def _update(connection: BaseDBAsyncClient, rows: list[Detection]) -> None:
+    """Write the merged fields of changed rows with one prepared UPDATE run for each (executemany).
+
+    Tortoise's bulk_update builds one CASE expression a field over every row; at a thousand reports
+    a second that SQL building was most of the writer's time.
+    """
+    now = datetime.now(UTC)
+    columns = (*MERGED_FIELDS, "updated_at")
+    fields = Detection._meta.fields_map
+    sqlite = connection.capabilities.dialect == "sqlite"
+
+    def mark(n: int) -> str:
+        return "?" if sqlite else f"${n}"
+
+    assignments = ", ".join(f'"{column}" = {mark(n)}' for n, column in enumerate(columns, 1))
+    sql = f'UPDATE "detection" SET {assignments} WHERE "id" = {mark(len(columns) + 1)}'
+    values = []
+    for row in rows:
+        row.updated_at = now
+        values.append([
+            row.camera_id if column == "camera_id" else fields[column].to_db_value(getattr(row, column), row)
+            for column in columns
+        ] + [row.id])  # fmt: skip
+    await connection.execute_many(sql, values)

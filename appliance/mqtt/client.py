@@ -11,6 +11,7 @@ comes back.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import ssl
@@ -102,6 +103,8 @@ class MqttClient:
         self.connected = False
         self._closed = False
         self._acks: dict[int, asyncio.Future[None]] = {}
+        self._inbox: collections.deque[tuple[Any, tuple[Any, ...]]] = collections.deque()
+        self._wake_pending = False
         paho = _Paho(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
         paho.on_log = self._on_log
         if target.username:
@@ -207,9 +210,26 @@ class MqttClient:
     # paho's thread --------------------------------------------------------------------------
 
     def _post(self, callback: Any, *args: Any) -> None:
-        """Run a callback on the asyncio loop (from paho's thread)."""
-        with contextlib.suppress(RuntimeError):  # the loop is closed: the appliance is gone
-            self.loop.call_soon_threadsafe(callback, *args)
+        """Run a callback on the asyncio loop (from paho's thread), in order.
+
+        Callbacks queue in an inbox and the loop is woken once for all that arrive before it drains
+        them: a thousand messages a second cost a few wake-ups, not a thousand (deque appends and the
+        flag are atomic under the GIL; the item is queued before the flag is read, so none is missed).
+        """
+        self._inbox.append((callback, args))
+        if not self._wake_pending:
+            self._wake_pending = True
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the appliance is gone
+                self.loop.call_soon_threadsafe(self._drain_inbox)
+
+    def _drain_inbox(self) -> None:
+        self._wake_pending = False
+        while self._inbox:
+            callback, args = self._inbox.popleft()
+            try:
+                callback(*args)
+            except Exception:  # one callback's failure must not lose the others
+                log.exception("MQTT: callback %r failed", callback)
 
     def _on_connect(self, _c: Client, _u: Any, flags: ConnectFlags, reason: ReasonCode, _p: Properties | None) -> None:
         if reason.is_failure:
