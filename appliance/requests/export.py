@@ -14,19 +14,23 @@ import contextlib
 import logging
 import re
 import shutil
+import subprocess
+import tempfile
+import threading
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from appliance.db.models.cameras import Camera
 from appliance.db.models.requests import FootageRequest
 from appliance.playback.clip import ClipEmpty, plan_clip
-from appliance.playback.ffmpeg import FFMPEG, Entry, FfmpegRun, concat_script, input_args
+from appliance.playback.ffmpeg import FFMPEG, Entry, concat_script, input_args
 from appliance.playback.ranges import recordings
+from appliance.process import die_with_parent
 
 from .errors import ExportFailed
 from .keys import SigningKey
@@ -55,6 +59,12 @@ class ExportJob:
     manifest_sha256: str = ""
     error: str = ""
     done: asyncio.Event | None = None
+
+
+def _feed(stdin: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        stdin.write(data)
+        stdin.close()
 
 
 def low_priority() -> list[str]:
@@ -105,6 +115,7 @@ class ExportQueue:
         self.jobs: dict[int, ExportJob] = {}
         self._queue: asyncio.Queue[ExportJob] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the worker that takes jobs one by one."""
@@ -115,6 +126,8 @@ class ExportQueue:
 
     async def stop(self) -> None:
         """Stop the worker (a job being made is abandoned and its partial file deleted)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()  # the worker thread then sees the end of its output
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -154,6 +167,28 @@ class ExportQueue:
                 assert job.done is not None
                 job.done.set()
 
+    def _copy(self, argv: list[str], script: str, writer: HashingWriter, job: ExportJob, done_before: int,
+              total: int) -> tuple[int, str]:  # fmt: skip
+        """Run ffmpeg and pump its output into the zip, hashing it (in a worker thread: no hop per chunk)."""
+        with tempfile.TemporaryFile() as stderr:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                    preexec_fn=die_with_parent)  # fmt: skip
+            self._proc = proc
+            try:
+                assert proc.stdin is not None and proc.stdout is not None
+                threading.Thread(target=_feed, args=(proc.stdin, script.encode()), daemon=True).start()
+                while chunk := proc.stdout.read(CHUNK):
+                    writer.write(chunk)
+                    job.progress = min(0.99, (done_before + writer.size) / total)
+                code = proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                self._proc = None
+            stderr.seek(0)
+            return code, stderr.read()[-2000:].decode(errors="replace").strip()
+
     async def _export(self, job: ExportJob) -> None:
         request = await FootageRequest.get(id=job.request_id)
         start, end = request.start.astimezone(UTC), request.end.astimezone(UTC)
@@ -184,18 +219,11 @@ class ExportQueue:
                 if not entries:
                     continue  # nothing recorded: the manifest lists the whole range as a gap
                 writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
-                run = FfmpegRun(export_argv(self.ffmpeg_binary), concat_script(entries))
-                try:
-                    await run.start()
-                    while chunk := await run.read(CHUNK):
-                        await asyncio.to_thread(writer.write, chunk)
-                        done_bytes += len(chunk)
-                        job.progress = min(0.99, done_bytes / total)
-                    code = await run.wait()
-                finally:
-                    await run.close()
+                argv, script = export_argv(self.ffmpeg_binary), concat_script(entries)
+                code, words = await asyncio.to_thread(self._copy, argv, script, writer, job, done_bytes, total)
+                done_bytes += writer.size
                 if code != 0 or writer.size == 0:
-                    raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {run.last_words()}")
+                    raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {words}")
                 packed.sha256, packed.size = await asyncio.to_thread(writer.close), writer.size
             manifest = build_manifest(self.appliance_id(), request_details(request), [p for p, _ in plans],
                                       self.key, datetime.now(UTC))  # fmt: skip
