@@ -10,6 +10,9 @@ APT_RUNTIME := ffmpeg mosquitto mosquitto-clients python3-venv python3-gi gir1.2
 	fonts-dejavu-core
 APT_TEST := chromium postgresql
 PY_DIRS := appliance addons web tests bench tools
+# Four pytest-xdist workers on two cores: most tests wait (for ffmpeg, a camera, a browser) rather than compute.
+# Modules sharing a module-scoped fixture go whole to one worker (tests/conftest.py, --dist loadgroup).
+PYTEST_ARGS ?= -n 4 --dist loadgroup
 
 .PHONY: demo test lint typecheck deps test-deps clean
 

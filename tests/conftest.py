@@ -15,6 +15,24 @@ pytest_plugins = ["tests.harness.fixtures", "nicegui.testing.user_plugin"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the tests that share a module-scoped fixture (a served appliance, footage) on one pytest-xdist worker.
+
+    `make test` runs the suite on several workers with `--dist loadgroup`: these modules go whole to one
+    worker, which starts their fixture once; every other test goes to whichever worker is free.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = [defs[-1] for name in info.names_closure if (defs := info.name2fixturedefs.get(name))]
+        if any(fixture.scope == "module" for fixture in shared):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 @pytest.fixture
 def artifacts() -> Path:
     """Return the folder where tests leave screenshots for people to look at."""

@@ -1,10 +1,11 @@
-"""Real footage for the playback tests: about 17 s of a synthetic RTSP camera, recorded once per session by the
+"""Real footage for the playback tests: about 17 s of a synthetic RTSP camera, recorded once per run by the
 recorder's own ffmpeg command line (fragmented MP4 segments of 4 s rather than 10, so that a short recording has
 several), then copied and indexed by the recorder's indexer into each test's own database."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import secrets
 import shutil
@@ -33,10 +34,28 @@ SEGMENT_S = 4
 
 
 @pytest.fixture(scope="session")
-def recorded(rtsp_cameras: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Record one synthetic camera (640x360, 10 fps, a keyframe every 2 s) for about 17 s; return the folder."""
+def recorded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Record one synthetic camera (640x360, 10 fps, a keyframe every 2 s) for about 17 s; return the folder.
+
+    Recorded once per run: under pytest-xdist the first worker that needs it records it, holding a lock,
+    into the run's temporary folder, and the others wait for it and read the same files.
+    """
     assert shutil.which("ffmpeg") and shutil.which("ffprobe"), "ffmpeg and ffprobe are needed (make test installs them)"
-    out = tmp_path_factory.mktemp("recorded")
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    out = root / "recorded"
+    with (root / "recorded.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "recorded.done").exists():
+            shutil.rmtree(out, ignore_errors=True)  # a worker whose recording failed may have left some
+            _record(request.getfixturevalue("rtsp_cameras"), out)
+            (root / "recorded.done").touch()
+    return out
+
+
+def _record(rtsp_cameras: Any, out: Path) -> None:
+    """Record the session's fourth camera with the recorder's own ffmpeg command line into `out`."""
     plan = RecordingPlan(url=rtsp_cameras.urls[3], camera_id=1, output_dir=out, video_codec="h264",
                          segment_seconds=SEGMENT_S)  # fmt: skip
     for day in (date.today(), date.today() + timedelta(days=1)):
@@ -47,7 +66,6 @@ def recorded(rtsp_cameras: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
     _, err = proc.communicate(timeout=15)
     files = sorted(out.glob("1/*/*.mp4"))
     assert len(files) >= 4, err.decode(errors="replace")[-2000:]
-    return out
 
 
 @pytest.fixture

@@ -171,7 +171,11 @@ async def test_playback_starts_within_two_seconds(footage: Footage) -> None:
 
 async def test_a_caught_up_stream_waits_for_the_next_segment_and_plays_it(footage: Footage, tmp_path: Path) -> None:
     like = footage.segments[1]
-    base = datetime.now(UTC) - timedelta(seconds=like.duration_s + 1)
+    # the session's footage may have been recorded just now (the first playback test of a pytest-xdist worker):
+    # the camera's new segments come after it, as they would
+    lead_s = like.duration_s + 1
+    await asyncio.sleep(max(0.0, (footage.segments[-1].end - datetime.now(UTC)).total_seconds() + lead_s))
+    base = datetime.now(UTC) - timedelta(seconds=lead_s)
     a = await footage.place(like, base)
     recording = True
     stream = PlaybackStream(footage.camera.id, base, footage.dir, following=lambda: recording)
