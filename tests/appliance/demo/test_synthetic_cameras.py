@@ -120,7 +120,8 @@ async def test_missing_python_gives_a_clear_error() -> None:
 
 async def test_python_without_gi_gives_a_clear_error() -> None:
     cams = SyntheticCameras(1, python=sys.executable)  # the venv's Python has no `gi`
-    with pytest.raises(SyntheticCamerasUnavailable, match=r"(?s)exited with code 3.*python3-gi"):
+    # the code is 3, but asyncio may report 255 when another thread of a test worker reaps the child first
+    with pytest.raises(SyntheticCamerasUnavailable, match=r"(?s)exited with code \d+.*python3-gi"):
         await cams.start()
 
 
