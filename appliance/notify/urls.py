@@ -8,6 +8,7 @@ summary the panel may show: the service and where it goes, never a token or a pa
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from typing import ClassVar, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -34,9 +35,9 @@ class ServiceForm(BaseModel):
     service: ClassVar[str] = ""
     title_key: ClassVar[str] = ""
 
+    @abstractmethod
     def build(self) -> tuple[str, str]:
-        """Return (Apprise URL, summary without secrets)."""
-        raise NotImplementedError
+        """Return (Apprise URL, summary without secrets); each service's form builds its own."""
 
 
 class TelegramForm(ServiceForm):
