@@ -56,6 +56,25 @@ BENIGN = (
     "has not been used for any stream",  # -b:a when the camera turns out to have no audio
     "Non-monotonous DTS in output stream 0:0; previous: 0, current: 0",  # the same first packets
 )
+# the RTSP demuxer moves a stream's clock back when the camera's first RTCP sender report arrives (late on a
+# loaded machine); ffmpeg corrects the timestamps, and this may happen only in the first segment of a session
+SESSION_START = ("Non-monotonous DTS in output stream", "Queue input is backward in time")
+
+
+def real_problems(stderr: list[str]) -> list[str]:
+    """Return the stderr lines that are neither [info], nor benign, nor a clock fix in the first segment."""
+    problems, opened = [], 0
+    for line in stderr:
+        opened += "[info] Opening '" in line
+        first_segment = opened <= 1
+        if (
+            "[info]" in line
+            or any(b in line for b in BENIGN)
+            or (first_segment and any(s in line for s in SESSION_START))
+        ):
+            continue
+        problems.append(line)
+    return problems
 
 
 def plan(**changes: Any) -> RecordingPlan:
@@ -344,8 +363,7 @@ def test_real_cameras_record_playable_segments_that_are_announced_when_closed(
         log.info("%s: exit %s, stderr %r, segments %s", name, run.proc.returncode, run.stderr, run.closed)
         assert running_at_stop[name], f"{name} stopped early: {run.stderr}"
         assert run.proc.returncode == 255, run.stderr  # SIGINT
-        problems = [line for line in run.stderr if "[info]" not in line and not any(b in line for b in BENIGN)]
-        assert problems == [], f"{name}: stderr should carry only real problems besides [info] lines"
+        assert real_problems(run.stderr) == [], f"{name}: stderr should carry only real problems besides [info] lines"
         # the input dump tells the supervisor what the camera sends, without an ffprobe
         dump = InputDump()
         learned = next(info for line in [*run.stderr, ""] if (info := dump.feed(line)) is not None)
