@@ -42,10 +42,13 @@ class FootageRequest(Model):
     urgency = fields.CharEnumField(Urgency, max_length=16, default=Urgency.NORMAL)
     status = fields.CharEnumField(RequestStatus, max_length=16, default=RequestStatus.PENDING, db_index=True)
     created_by_id = fields.IntField(null=True)  # the user who entered it (the officer, or staff on their behalf)
+    officer_user_id = fields.IntField(null=True, db_index=True)  # the police user it belongs to, when there is one
     created_by = fields.CharField(max_length=64, default="")
     decided_by = fields.CharField(max_length=64, default="")
     decided_at = fields.DatetimeField(null=True)
     decision_note = fields.TextField(default="")
+    export_variant = fields.CharField(max_length=16, default="original")  # "original" or "burned_in"
+    export_queued_at = fields.DatetimeField(null=True)  # an export asked for and not yet made (survives restarts)
     exported_at = fields.DatetimeField(null=True)
     package_path = fields.CharField(max_length=512, default="")  # relative to the data folder
     package_sha256 = fields.CharField(max_length=64, default="")
