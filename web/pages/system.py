@@ -13,6 +13,7 @@ from appliance.system import read_status
 from web import context, design
 from web.access import page
 from web.components.mqtt import mqtt_section
+from web.components.signing_key import signing_key_section
 from web.components.stat import stat_card
 from web.components.storage import storage_section
 from web.format import duration, size
@@ -28,6 +29,7 @@ async def system_page() -> None:
         await health_checks()
         await storage_section()
         mqtt_section()
+        signing_key_section()
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
 
