@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from appliance.auth.principal import Principal
-from appliance.cameras import CameraInput, CameraPatch, Cameras, SiteInput
+from appliance.cameras import CameraInput, CameraPatch, Cameras, SiteInput, password_may_follow
 from appliance.db.models.cameras import Camera, Site
 from appliance.errors import WardCamError
 from appliance.i18n import catalog, t
@@ -77,6 +77,7 @@ class ImportRow:
     new_site: bool = False  # the row's site does not exist yet and will be created
     changes: list[str] = field(default_factory=list)  # the fields an update changes
     problems: list[Problem] = field(default_factory=list)
+    password_dropped: bool = False  # the address moves to another device: the stored password is not sent there
     camera_id: int | None = None
     create: CameraInput | None = field(default=None, repr=False)
     patch: CameraPatch | None = field(default=None, repr=False)
@@ -289,6 +290,8 @@ def _plan_update(
         changed["site_id"] = site_id  # None for a new site: it is filled in when the site is created
     if password is not None and password != camera.password:
         changed["password"] = password
+    elif password is None and camera.password:
+        row.password_dropped = not password_may_follow((camera.main_url, camera.sub_url), (data.main_url, data.sub_url))
     row.changes = sorted(changed)
     if not changed:
         row.action = "unchanged"

@@ -202,3 +202,20 @@ def test_cells_are_read_by_header_name_whatever_their_order() -> None:
     assert rows == [(2, {"main_url": "rtsp://10.0.0.5/live", "name": "Cam 1"}),
                     (4, {"main_url": "rtsp://10.0.0.6/live", "name": "Cam 2"})]  # fmt: skip
     assert ignored == ["extra"]
+
+
+async def test_a_row_that_moves_a_camera_to_another_device_warns_that_its_stored_password_goes(
+    service: Cameras,
+) -> None:
+    await add_camera(service, "Cổng chợ", username="admin", password="cu-mat-khau")
+    await add_camera(service, "Hẻm 7", username="admin", password="mat-khau-hem")
+    moved = "rtsp://192.168.1.99:554/Streaming/Channels/101"  # another device
+    same_device = "rtsp://192.168.1.64:554/Streaming/Channels/102"  # another path on the same device
+    plan = await plan_import(f"{HEADER}Cổng chợ,,{moved},,admin,,,,\nHẻm 7,,{same_device},,admin,,,,\n".encode())
+
+    market, alley = plan.rows
+    assert (market.action, market.password_dropped) == ("update", True)
+    assert (alley.action, alley.password_dropped) == ("update", False)
+    await apply_import(plan, service, who=ADMIN)
+    assert (await Camera.get(name="Cổng chợ")).password == ""  # never sent to a device it was not typed for
+    assert (await Camera.get(name="Hẻm 7")).password == "mat-khau-hem"

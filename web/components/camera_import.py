@@ -31,7 +31,10 @@ def row_outcome(row: camera_csv.ImportRow) -> tuple[str, str]:
     if row.action == "add":
         return t("cameras.csv.will_add"), "text-positive"
     if row.action == "update":
-        return t("cameras.csv.will_update", fields=", ".join(column_label(c) for c in row.changes)), "text-primary"
+        text = t("cameras.csv.will_update", fields=", ".join(column_label(c) for c in row.changes))
+        if row.password_dropped:
+            return f"{text}. {t('cameras.csv.password_dropped')}", "text-warning"
+        return text, "text-primary"
     if row.action == "unchanged":
         return t("cameras.csv.unchanged"), "text-grey-7"
     problems = "; ".join(f"{column_label(p.column)}: {p.text()}" if p.column else p.text() for p in row.problems)
