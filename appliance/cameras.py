@@ -128,7 +128,7 @@ def check_stream_url(url: str) -> str:
     try:
         parts.port  # noqa: B018 (raises ValueError for a number above 65535)
     except ValueError as exc:
-        raise InvalidStreamUrl("invalid") from exc
+        raise InvalidStreamUrl("port") from exc
     if not parts.hostname:
         raise InvalidStreamUrl("host")
     return url
@@ -138,7 +138,7 @@ def _port_given(netloc: str) -> bool:
     """Return False for a colon after the host that is not followed by a port number ("host:", "host:0", "host:x")."""
     _, bracket, after_ipv6 = netloc.rpartition("]")
     _, colon, port = (after_ipv6 if bracket else netloc).partition(":")
-    return not colon or (port.isascii() and port.isdigit() and int(port) > 0)
+    return not colon or (port.isascii() and port.isdigit() and 0 < int(port) <= 65535)
 
 
 def stream_origin(url: str) -> tuple[str, str, int] | None:

@@ -23,6 +23,8 @@ from tests.harness.busy_camera import BusyCamera
         "http://10.0.0.7:-80/mjpeg",
         "rtsp://[fe80::1]:/h264",
         "rtsp://192.168.1.64:５５４/stream",  # full-width digits, from a phone keyboard
+        "rtsp://192.168.1.64:65536/stream",  # one above the highest port
+        "rtsp://192.168.1.64:5540000/stream",  # a digit typed too many
     ],
 )
 def test_an_empty_or_broken_port_is_refused_with_a_message_about_the_port(url: str) -> None:
