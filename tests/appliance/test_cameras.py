@@ -171,7 +171,7 @@ def test_stream_urls_the_recorder_can_open_are_accepted(url: str) -> None:
         ("192.168.1.64:554/stream", "scheme"),
         ("file:///etc/passwd", "scheme"),
         ("rtsp:///stream", "host"),
-        ("rtsp://192.168.1.64:99999/stream", "invalid"),
+        ("rtsp://192.168.1.64:99999/stream", "port"),
         ("rtsp://192.168.1.64/my stream", "invalid"),
         ("rtsp://192.168.1.64/\nstream", "invalid"),
     ],
