@@ -76,6 +76,7 @@ class Ward:
     camera_id: int
     minute_start: datetime  # a minute of footage from here
     later_start: datetime  # 30 s more after a 2-minute break
+    live_since: datetime  # the camera records the RTSP server live from about here
 
     def cookie(self, username: str) -> str:
         with closing(self.server.login(username)) as client:
@@ -119,7 +120,7 @@ def ward(tmp_path_factory: pytest.TempPathFactory, rtsp_cameras: Any) -> Iterato
         server = start_appliance(data)  # the recorder's recovery indexes what it finds on disk
         with closing(server.login("owner")) as admin:
             assert admin.patch(f"/api/cameras/{camera_id}", json={"enabled": True}).status_code == 200
-        yield Ward(server, camera_id, minute_start, later_start)
+        yield Ward(server, camera_id, minute_start, later_start, datetime.now(UTC))
     finally:
         server.stop()
 
@@ -392,3 +393,49 @@ def test_the_api_lists_ranges_and_streams_from_a_moment(ward: Ward) -> None:
                               "end": (ward.minute_start + timedelta(hours=3)).isoformat()})  # fmt: skip
         assert too_long.status_code == 422
         assert too_long.json()["error"]["message"] == "Một đoạn video dài tối đa 2 giờ."
+
+
+def live_recorded_minute(ward: Ward, within_s: float = 150.0) -> tuple[datetime, datetime]:
+    """Wait until the recorder has closed a minute of segments from the RTSP camera; return that minute."""
+    deadline = time.monotonic() + within_s
+    with closing(ward.server.login("owner")) as admin:
+        while True:
+            window = {"camera_id": ward.camera_id, "start": ward.live_since.isoformat(),
+                      "end": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}  # fmt: skip
+            segments = [s for s in admin.get("/api/recordings", params=window).json()["segments"]
+                        if not s.get("recording_now")]  # fmt: skip
+            if segments:
+                first = datetime.fromisoformat(segments[0]["start"])
+                last = datetime.fromisoformat(segments[-1]["end"])
+                if (last - first).total_seconds() >= 60:
+                    return first, first + timedelta(seconds=60)
+            assert time.monotonic() < deadline, f"no minute recorded from the camera within {within_s} s: {segments}"
+            time.sleep(2)
+
+
+async def test_a_minute_recorded_from_the_camera_plays_back(ward: Ward, logged_in: Any) -> None:
+    """Last in the module: by now the recorder has been recording the RTSP camera for a while."""
+    start, end = live_recorded_minute(ward)
+    page = await logged_in("owner")
+    await page.goto(ward.server.url + "/recordings")
+    await page.get_by_label(VI["recordings.camera"]).click()
+    await page.get_by_role("option", name="Cổng chợ · Chợ Bàn Cờ").click()
+    if start.astimezone(local_timezone()).date() != datetime.now(local_timezone()).date():
+        await page.get_by_role("button", name=VI["recordings.previous_day"]).click()
+    moment = start + timedelta(seconds=25)  # within the minute, two segments before its end
+    await zoom_to_hour(page, moment)
+    await click_timeline_at(page, moment)
+    video = page.locator("video[data-playback-video]")
+    await expect(video).to_have_js_property("paused", False)
+    await page.wait_for_function(
+        "() => { const v = document.querySelector('video[data-playback-video]');"
+        " return v.currentTime > 0.5 && WardCamPlayback.wallClock(v.currentTime) > 0; }"
+    )
+    first = await video_state(page)
+    await page.wait_for_function(
+        "t => document.querySelector('video[data-playback-video]').currentTime > t + 4", arg=first["time"]
+    )
+    later = await video_state(page)
+    shown = datetime.fromtimestamp(later["wall"] / 1000, UTC)
+    assert start < shown < end  # the camera's own footage of that minute, its clock running with the video
+    assert later["wall"] - first["wall"] == pytest.approx((later["time"] - first["time"]) * 1000, abs=300)
