@@ -2,8 +2,9 @@
 
 Playback by the roles whose views of footage are audited (police, viewers) writes `recordings.played`
 (who, which camera, from when); the same user asking again for the same camera and moment within
-REPEAT_S (a reload, a reconnect) writes nothing new. Every clip download, by anyone, writes
-`recordings.clip_downloaded` (who, which camera, which range).
+REPEAT_S (a reload, a reconnect) writes nothing new. When such a viewing ends (the player closed, another
+moment chosen, the page left) `recordings.play_ended` says which range was watched: from, until, seconds.
+Every clip download, by anyone, writes `recordings.clip_downloaded` (who, which camera, which range).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from appliance.audit import AuditLog
@@ -26,6 +27,7 @@ from .ranges import Recordings, recordings
 from .stream import PlaybackStream
 
 REPEAT_S = 60.0
+MIN_WATCHED_S = 1.0  # shorter connections (a click straight onto another moment) end nothing worth noting
 MAX_STREAMS = 256  # streams whose map is kept (the newest), for the pages still playing them
 PLAYBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -90,6 +92,19 @@ class Playback:
             "recordings.played", who=who, object_type="camera", object_id=camera.id, ip=ip,
             detail={"camera": camera.name, "from": stream.start.isoformat(timespec="seconds"),
                     "asked": stream.at.isoformat(timespec="seconds")},
+        )  # fmt: skip
+        return True
+
+    async def play_ended(self, who: Principal, camera: Camera, stream: PlaybackStream, watched_s: float,
+                         ip: str = "") -> bool:  # fmt: skip
+        """Audit the end of a playback by police or a viewer: the range watched; return whether one was written."""
+        if who.role not in AUDITED_VIEWERS or watched_s < MIN_WATCHED_S:
+            return False
+        until = stream.wall_clock(watched_s) or stream.start + timedelta(seconds=watched_s)
+        await self.audit.record(
+            "recordings.play_ended", who=who, object_type="camera", object_id=camera.id, ip=ip,
+            detail={"camera": camera.name, "from": stream.start.isoformat(timespec="seconds"),
+                    "until": until.isoformat(timespec="seconds"), "watched_s": round(watched_s, 1)},
         )  # fmt: skip
         return True
 

@@ -347,6 +347,19 @@ async def test_police_playback_is_audited_and_a_viewer_is_refused(ward: Ward, lo
     assert played_from <= asked and (asked - played_from).total_seconds() < GOP_S + 1  # the keyframe before it
     assert abs((datetime.fromisoformat(entry["detail"]["asked"]) - asked).total_seconds()) < 1
 
+    # when the officer leaves, the end of the viewing is audited too: the range watched
+    await page.wait_for_function("() => document.querySelector('video[data-playback-video]').currentTime > 3")
+    await page.close()
+    for _ in range(50):
+        if ended := ward.audit("recordings.play_ended", "canh-sat"):
+            break
+        await asyncio.sleep(0.2)
+    [end] = ended
+    assert end["detail"]["from"] == entry["detail"]["from"] and end["object_id"] == str(ward.camera_id)
+    assert end["detail"]["watched_s"] >= 3
+    until = datetime.fromisoformat(end["detail"]["until"])
+    assert 3 <= (until - played_from).total_seconds() <= end["detail"]["watched_s"] + 1
+
     # the viewer role may watch live only: the page and the API refuse playback
     viewer = await logged_in("xem")
     response = await viewer.goto(ward.server.url + "/recordings")

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import weakref
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -140,13 +142,15 @@ declare("/api/recordings", Permission.VIEW_PLAYBACK)
 class StreamResponse(StreamingResponse):
     """A playback stream that stops its ffmpeg however the response ends (the browser leaving included)."""
 
-    def __init__(self, stream: PlaybackStream) -> None:
+    def __init__(self, stream: PlaybackStream, ended: Callable[[float], Awaitable[object]]) -> None:
         self.stream = stream
+        self.ended = ended  # told how long (s) the stream was being sent, once it ends
         self.chunks = stream.chunks()
         headers = {"Cache-Control": "no-store", "X-Playback-Start": stream.start.isoformat(timespec="milliseconds")}
         super().__init__(self.chunks, media_type="video/mp4", headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        began = time.monotonic()
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -154,6 +158,7 @@ class StreamResponse(StreamingResponse):
             with contextlib.suppress(RuntimeError):
                 await self.chunks.aclose()
             await self.stream.close()
+            await self.ended(time.monotonic() - began)
 
 
 @router.get(
@@ -172,8 +177,9 @@ async def play(
     camera = await cameras.camera_for(who, camera_id)
     service = playback()
     stream = await service.open_stream(who, camera.id, local(start), playback_id)
-    await service.played(who, camera, stream, context.client_ip(request))
-    return StreamResponse(stream)
+    ip = context.client_ip(request)
+    await service.played(who, camera, stream, ip)
+    return StreamResponse(stream, lambda watched_s: service.play_ended(who, camera, stream, watched_s, ip))
 
 
 declare("/api/recordings/play", Permission.VIEW_PLAYBACK)
