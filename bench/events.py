@@ -11,10 +11,13 @@
    of each publish.
 3. The appliance side notes the wall time at which each message's Detection event is announced on
    the bus, which happens right after the batch holding it is committed. Latency = commit - publish.
-4. A rate is sustained when every message of the step is committed within 2 s after the step ends
-   and no backlog built up: the median delay of the step's last fifth is under 1 s. The output gives
-   the highest sustained rate and the p50 and p99 latency measured at that rate; every step (with its
-   commit rate) goes to stderr.
+4. A rate is sustained when every message of the step is committed within 2 s after the step ends,
+   no backlog built up (the median delay of the step's last fifth is under 1 s), and the step's p99
+   latency is within the budget (--p99-budget-ms, 200 by default: the issue's target). This is the
+   usual "highest throughput within the latency objective": a rate the appliance keeps up with only
+   by letting events wait longer does not count. The output gives the highest sustained rate and the
+   p50 and p99 latency measured at that rate (or, when no rate is sustained, those of the first step);
+   every step (with its commit rate, and whether it kept up at all) goes to stderr.
 
 Prints ONE JSON object: {"sustained_events_per_s", "p50_ms", "p99_ms"}.
 """
@@ -104,7 +107,7 @@ def publisher(host: str, port: int, rate: int, seconds: float, step: int, sent: 
 
 
 async def run_step(broker: MosquittoBroker, committed: dict[tuple[str, str], float], rate: int, seconds: float,
-                   step: int) -> dict[str, float]:  # fmt: skip
+                   step: int, p99_budget_ms: float) -> dict[str, float]:  # fmt: skip
     """Offer one rate for `seconds`; return what was committed and how fast."""
     committed.clear()
     sent: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -131,7 +134,8 @@ async def run_step(broker: MosquittoBroker, committed: dict[tuple[str, str], flo
     in_order = [committed[k] - t for k, t in sorted(times.items(), key=lambda kv: kv[1]) if k in committed]
     tail = in_order[-max(1, len(in_order) // 5) :]  # the last fifth of the step: has a backlog built up?
     result["last_fifth_p50_ms"] = round(1000 * statistics.median(tail), 1) if tail else float("inf")
-    result["sustained"] = len(latencies) == expected and result["last_fifth_p50_ms"] <= BACKLOG_MS
+    result["kept_up"] = len(latencies) == expected and result["last_fifth_p50_ms"] <= BACKLOG_MS
+    result["sustained"] = result["kept_up"] and result["p99_ms"] <= p99_budget_ms
     log.info("step %s", result)
     return result
 
@@ -171,7 +175,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         results = []
         try:
             for step, rate in enumerate(args.steps):
-                results.append(await run_step(broker, committed, rate, args.step_seconds, step))
+                results.append(await run_step(broker, committed, rate, args.step_seconds, step, args.p99_budget_ms))
                 if not results[-1]["sustained"]:
                     break
         finally:
@@ -194,6 +198,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Frigate events per second WardCam stores, and how fast.")
     p.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], default=[250, 500, 1000, 1500, 2000, 3000])
     p.add_argument("--step-seconds", type=float, default=8.0)
+    p.add_argument("--p99-budget-ms", type=float, default=200.0, help="latency objective a sustained rate must meet")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="bench %(levelname)s %(message)s")
     logging.getLogger("appliance").setLevel(logging.WARNING)
