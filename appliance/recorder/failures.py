@@ -30,6 +30,8 @@ _TIMEOUT = re.compile(r"Connection timed out|Operation timed out", re.IGNORECASE
 _NO_VIDEO = re.compile(r"Stream map '[^']*v[^']*' matches no streams", re.IGNORECASE)
 _NOT_A_STREAM = re.compile(r"://\S*: Invalid data found when processing input", re.IGNORECASE)
 _AUDIO_BLOCKED = re.compile(r"Too many packets buffered for output stream", re.IGNORECASE)
+_PROBE_TOO_SHORT = re.compile(r"Could not find codec parameters|unspecified (size|pixel format|sample rate)",
+                              re.IGNORECASE)  # fmt: skip
 
 
 def classify_failure(stderr_tail: str, *, waited_s: float | None = None, timeout_s: float = 5.0) -> FailureKind:
@@ -51,6 +53,11 @@ def classify_failure(stderr_tail: str, *, waited_s: float | None = None, timeout
     if _NOT_A_STREAM.search(stderr_tail):
         return "timeout" if waited_s is not None and waited_s >= 0.9 * timeout_s else "not_video"
     return "unknown"
+
+
+def probe_too_short(stderr_tail: str) -> bool:
+    """Return True when ffmpeg stopped looking at the stream before it knew its parameters: analyse longer."""
+    return bool(_PROBE_TOO_SHORT.search(stderr_tail))
 
 
 def audio_blocked(stderr_tail: str) -> bool:

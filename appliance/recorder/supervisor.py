@@ -24,7 +24,7 @@ from appliance.db.models.cameras import AudioPolicy
 from appliance.net import camera_address, port_open_async
 from appliance.process import die_with_parent, kill
 from appliance.recorder.argv import RecordingPlan, parse_segment_line, recording_argv, redact, segment_dir, segment_path
-from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure
+from appliance.recorder.failures import FailureKind, audio_blocked, classify_failure, probe_too_short
 from appliance.recorder.streams import InputDump, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ class CameraRecorder:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drop_audio = False
+        self._long_probe = False  # the camera's parameters did not show within the quick analysis
         # What the camera was last seen to send (remembered on its row), read again from every run's
         # input dump; None: unknown, and the run records with a plan that fits any stream.
         self._info: StreamInfo | None = known
@@ -200,6 +201,9 @@ class CameraRecorder:
         if audio_blocked(tail):
             log.warning("camera %d: audio holds the recording up; recording without audio", plan.camera_id)
             self._drop_audio = True
+        if probe_too_short(tail) and not self._long_probe:
+            log.warning("camera %d: its stream parameters take longer to show; analysing it longer", plan.camera_id)
+            self._long_probe = True
         kind = classify_failure(tail, waited_s=time.monotonic() - started, timeout_s=plan.rtsp_timeout_s)
         if not self._progressed and kind in ("unknown", "not_video") and self._info is not None:
             self._info = None  # the camera may have changed what it sends: the next run fits any stream
@@ -217,6 +221,8 @@ class CameraRecorder:
         plan = replace(self.plan, video_codec=video, audio_codec=audio)  # type: ignore[arg-type]
         if self._drop_audio:
             plan = replace(plan, audio_policy=AudioPolicy.DROP)
+        if self._long_probe:
+            plan = replace(plan, analyze_s=None)
         return plan
 
     async def _read_stdout(self, proc: asyncio.subprocess.Process, plan: RecordingPlan,

@@ -74,7 +74,7 @@ async def test_three_viewers_of_a_camera_share_one_ffmpeg_that_stops_when_nobody
         stop()
     await until(lambda: 7 not in service.sources, 5, "the idle frame source stopped")
     await until(lambda: not ffmpegs_reading(url), 5, "its ffmpeg gone")
-    assert source.state == LiveState.IDLE
+    await until(lambda: source.state == LiveState.IDLE, 5, "the source idle")  # once its supervision has ended
 
 
 async def test_the_sub_stream_is_used_and_the_main_stream_when_the_sub_stream_fails(

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import ffmpeg
 import pytest
 
 from appliance.cameras import stream_url_with_credentials
@@ -40,7 +41,7 @@ from appliance.recorder.argv import (
     segment_dir,
     segment_path,
 )
-from appliance.recorder.failures import audio_blocked, classify_failure
+from appliance.recorder.failures import audio_blocked, classify_failure, probe_too_short
 from appliance.recorder.streams import InputDump
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def maps(argv: list[str]) -> list[str]:
 def test_h264_with_aac_is_copied_whole_into_fragmented_mp4_segments() -> None:
     assert recording_argv(plan()) == [
         "ffmpeg",
-        "-rtsp_transport", "tcp", "-timeout", "5000000", "-i", URL,
+        "-analyzeduration", "500000", "-rtsp_transport", "tcp", "-timeout", "5000000", "-i", URL,
         "-map", "0:v:0", "-map", "0:a:0?",
         "-f", "segment", "-c:a", "copy", "-c:v", "copy", "-reset_timestamps", "1",
         "-segment_format", "mp4",
@@ -495,3 +496,33 @@ def test_real_failures_end_ffmpeg_quickly_with_recognisable_messages(
     assert "Invalid data found when processing input" in late.stderr_text
     assert classify_failure(late.stderr_text, waited_s=late.runtime) == "timeout"
     assert classify_failure(late.stderr_text) == "not_video"  # without the time, it looks like a web server
+
+
+def test_a_camera_whose_parameters_come_late_is_analysed_longer(tmp_path: Path) -> None:
+    """Most cameras name their codecs in the SDP, so 1 s of analysis is enough; one that sends its H.264
+    parameters only with the next keyframe (4 s away here) fails the quick analysis, which the supervisor
+    recognises (probe_too_short) and answers by leaving the analysis to ffmpeg's own 5 s."""
+    whole, late = tmp_path / "whole.h264", tmp_path / "late.h264"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10",
+                    "-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-g", "40", "-keyint_min", "40",
+                    "-sc_threshold", "0", "-bf", "0", "-f", "h264", str(whole)], check=True)  # fmt: skip
+    data = whole.read_bytes()
+    first_p_slice = next(i for i in range(len(data) - 4) if data[i : i + 3] == b"\0\0\1" and data[i + 3] & 0x1F == 1)
+    late.write_bytes(data[first_p_slice:])  # joined after the first keyframe: no SPS/PPS until the next one
+
+    def record(analyze_s: float | None) -> subprocess.CompletedProcess[str]:
+        options = {} if analyze_s is None else {"analyzeduration": str(round(analyze_s * 1_000_000))}
+        argv = (
+            ffmpeg.input(str(late), f="h264", framerate="10", **options)
+            .output(str(tmp_path / "out.mp4"), c="copy")
+            .compile()
+        )
+        return subprocess.run(
+            [*argv, "-y", "-hide_banner", "-loglevel", "level+warning"], capture_output=True, text=True
+        )
+
+    quick = record(plan().analyze_s)
+    assert quick.returncode != 0 and probe_too_short(quick.stderr)
+    assert "-analyzeduration" not in recording_argv(plan(analyze_s=None))
+    longer = record(None)
+    assert longer.returncode == 0 and not probe_too_short(longer.stderr)
