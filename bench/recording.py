@@ -5,12 +5,15 @@
 1. Encode one 720p ~2 Mbit/s clip once (libx264, no B-frames, a keyframe every 2 s, raw Annex-B).
 2. Serve it looped on /cam1../camN from appliance/demo/rtsp_server.py --clip (no live encoding).
 3. Hold every stream open with an unmeasured keeper client first (a real camera's RTSP server is always
-   up; the test server builds a stream's pipeline when its first client comes). Then, at the same
-   moment, run the appliance's Recorder in a child Python process (bench/recording_runner.py) and one
-   bare `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` per camera on the same (shared) streams,
-   writing the same fragmented MP4 (`--plain-mp4-reference`: plain MP4, to see the container's cost).
-   Both groups' CPU, start-up included, is measured with psutil over the same wall interval, including
-   the appliance's child processes.
+   up; the test server builds a stream's pipeline when its first client comes). Then run one bare
+   `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` per camera on the same (shared) streams,
+   writing the same fragmented MP4 (`--plain-mp4-reference`: plain MP4, to see the container's cost),
+   and once each of them records, the appliance's Recorder in a child Python process
+   (bench/recording_runner.py). They start one after the other because the test server answers RTSP
+   handshakes one at a time in one Python thread: 32 clients at once would measure its queue (first
+   frames 4-6 s late), where each real camera serves its own clients. Each group's CPU, start-up
+   included, is measured with psutil from its own start to the same end (the appliance's child
+   processes included).
 4. Stop both gracefully, read the appliance's Segment table and print ONE JSON object on stdout.
 
 Everything else goes to stderr.
@@ -289,18 +292,24 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
             wait_for_first_files(work / "keep", len(urls), WARM_UP_TIMEOUT_S)
             time.sleep(2.0)  # let the keepers' own start-up CPU settle
             server_cpu0 = _times(server_proc)
-            own0, reaped0, live0 = appliance.cpu()
-            t0 = time.monotonic()
-            assert runner.stdin is not None
-            runner.stdin.write("GO\n")
-            runner.stdin.flush()
-            for i, url in enumerate(urls, 1):  # the reference starts at the same moment: both pay their start-up
+            # The reference starts first, and the appliance once every reference ffmpeg records: the test server
+            # answers RTSP handshakes one at a time in one Python thread, so 32 clients connecting at once
+            # would measure its queue (first frames 4-6 s late), where each real camera serves its own.
+            # Both pay their start-up; each is measured from its own start to the same end.
+            t_bare = time.monotonic()
+            for i, url in enumerate(urls, 1):
                 out = work / "bare" / str(i)
                 out.mkdir(parents=True)
                 argv = bare_argv(url, out, args.segment_seconds, fragmented=not args.plain_mp4_reference)
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
                 bare.append(proc)
                 reference.roots.append(psutil.Process(proc.pid))
+            wait_for_first_files(work / "bare", len(urls), WARM_UP_TIMEOUT_S)
+            own0, reaped0, live0 = appliance.cpu()
+            t0 = time.monotonic()
+            assert runner.stdin is not None
+            runner.stdin.write("GO\n")
+            runner.stdin.flush()
             started_at = float(read_protocol(runner, "STARTED ", 10.0))
             sampler = Sampler([appliance, reference])
             sampler.start()
@@ -308,6 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
             own1, reaped1, live1 = appliance.cpu()
             bare_cpu = sum(_times(p) for p in reference.roots if p.is_running())
             wall = time.monotonic() - t0
+            bare_wall = time.monotonic() - t_bare
             server_cpu = _times(server_proc) - server_cpu0
             sampler.done.set()
             sampler.join()
@@ -337,7 +347,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
                 "appliance children: %.2f s CPU in exited ones (ffprobe, first runs), %.2f s in running ffmpegs",
                 reaped1 - reaped0 - live0, live1,
             )  # fmt: skip
-            bare_pct = 100.0 * bare_cpu / wall / n
+            bare_pct = 100.0 * bare_cpu / bare_wall / n
             ffmpeg_rss = list(appliance.peak_rss.values())
             log.info(
                 "server CPU %.1f%% of a core (%.2f%% per stream); appliance ffmpeg peak RSS max %.1f MB; "
