@@ -20,6 +20,7 @@ from appliance.bus import EventBus, RequestStateChanged
 from appliance.db.models.cameras import Camera
 from appliance.db.models.recordings import EvidenceLock
 from appliance.db.models.requests import FootageRequest, RequestStatus, Urgency
+from appliance.db.models.users import Role, User
 from appliance.errors import Forbidden, NotFound
 
 from .errors import InvalidRange, InvalidRequestField, NoCameras, NoteRequired, RangeTooLong, WrongState
@@ -53,6 +54,7 @@ class RequestInput:
     camera_ids: tuple[int, ...] = ()
     site_id: int | None = None  # a whole site: all its cameras
     urgency: Urgency = Urgency.NORMAL
+    officer_user_id: int | None = None  # staff entering it for a police user: the request becomes theirs
 
 
 def _aware(value: datetime) -> datetime:
@@ -107,14 +109,25 @@ class RequestWorkflow:
         if (end - start).total_seconds() > self.policy.max_range_s:
             raise RangeTooLong(hours=round(self.policy.max_range_s / 3600, 2))
         camera_ids = await self._cameras(who, data)
+        officer_user_id = await self._officer(who, data.officer_user_id)
         request = await FootageRequest.create(
             officer_name=texts["officer_name"], officer_unit=texts["officer_unit"],
             officer_badge=texts["officer_badge"], case_number=texts["case_number"], reason=texts["reason"],
             site_id=data.site_id, camera_ids=camera_ids, start=start, end=end, urgency=data.urgency,
-            status=S.PENDING, created_by_id=who.user_id, created_by=who.username[:64],
+            status=S.PENDING, created_by_id=who.user_id, created_by=who.username[:64], officer_user_id=officer_user_id,
         )  # fmt: skip
         await self._announce(request, "requests.created", who, ip)
         return request
+
+    async def _officer(self, who: Principal, officer_user_id: int | None) -> int | None:
+        """Return the police user the request belongs to: its maker if police, else the one staff named."""
+        if who.role == Role.POLICE:
+            return who.user_id
+        if officer_user_id is None:
+            return None
+        if not await User.filter(id=officer_user_id, role=Role.POLICE, is_active=True).exists():
+            raise InvalidRequestField("officer_user_id", "requests.error.not_a_police_user")
+        return officer_user_id
 
     async def get(self, request_id: int) -> FootageRequest:
         """Return a request; NotFound when there is none."""

@@ -46,6 +46,19 @@ EXPECTED: dict[str | tuple[str, str], set[Role]] = {
     "/api/events/{event_id}/snapshot.jpg": {Role.ADMIN, Role.OPERATOR},
     "/api/events/acknowledge": {Role.ADMIN, Role.OPERATOR},  # acknowledging
     "/requests": {Role.ADMIN, Role.POLICE},
+    "/requests/{request_id}": {Role.ADMIN, Role.POLICE},  # police: only their own, on their sites (else 404)
+    "/api/requests": {Role.ADMIN, Role.POLICE},
+    "/api/requests/{request_id}": {Role.ADMIN, Role.POLICE},
+    "/api/requests/{request_id}/approve": ADMIN,
+    "/api/requests/{request_id}/reject": ADMIN,
+    "/api/requests/{request_id}/export": ADMIN,
+    "/api/requests/{request_id}/deliver": ADMIN,
+    "/api/requests/{request_id}/close": ADMIN,
+    "/api/requests/{request_id}/progress": {Role.ADMIN, Role.POLICE},
+    "/api/requests/{request_id}/link": {Role.ADMIN, Role.POLICE},
+    "/api/requests/{request_id}/verify": {Role.ADMIN, Role.POLICE},
+    "/api/requests/{request_id}/handover.pdf": {Role.ADMIN, Role.POLICE},
+    "/api/requests/download/{token}": {Role.ADMIN, Role.POLICE},  # the link must be the caller's own
     "/notifications": ADMIN,
     "/addons": ADMIN,
     "/system": ADMIN,

@@ -16,6 +16,7 @@ from web.api import (
     mqtt,
     notifications,
     recordings,
+    requests,
     schema,
     sites,
     storage,
@@ -39,4 +40,5 @@ ROUTERS: list[APIRouter] = [
     mqtt.router,
     notifications.router,
     events.router,
+    requests.router,
 ]
