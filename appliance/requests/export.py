@@ -33,8 +33,20 @@ from appliance.playback.ranges import recordings
 from appliance.process import die_with_parent
 
 from .errors import ExportFailed
-from .keys import SigningKey
-from .package import CHUNK, VIDEO_DIR, HashingWriter, PackedFile, build_manifest, finish_package, iso, open_package
+from .handover import NAME as HANDOVER_NAME
+from .handover import HandoverFacts, render_handover
+from .keys import SigningKey, fingerprint
+from .package import (
+    CHUNK,
+    VIDEO_DIR,
+    HashingWriter,
+    PackedFile,
+    build_manifest,
+    finish_package,
+    iso,
+    open_package,
+    write_member,
+)
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +237,13 @@ class ExportQueue:
                 if code != 0 or writer.size == 0:
                     raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {words}")
                 packed.sha256, packed.size = await asyncio.to_thread(writer.close), writer.size
-            manifest = build_manifest(self.appliance_id(), request_details(request), [p for p, _ in plans],
-                                      self.key, datetime.now(UTC))  # fmt: skip
+            files, details, created = [p for p, _ in plans], request_details(request), datetime.now(UTC)
+            facts = HandoverFacts(details, self.appliance_id(), fingerprint(self.key.public_key()), created,
+                                  request.export_variant)  # fmt: skip
+            pdf = await asyncio.to_thread(render_handover, facts, files)
+            handover = {"name": HANDOVER_NAME, "kind": "handover_record",
+                        **await asyncio.to_thread(write_member, archive, HANDOVER_NAME, pdf)}  # fmt: skip
+            manifest = build_manifest(self.appliance_id(), details, files, self.key, created, documents=[handover])
             job.manifest_sha256 = await asyncio.to_thread(finish_package, archive, self.key, manifest)
         except BaseException:
             with contextlib.suppress(Exception):

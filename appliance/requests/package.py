@@ -100,9 +100,17 @@ def finish_package(archive: zipfile.ZipFile, key: SigningKey, manifest: dict[str
     return hashlib.sha256(body).hexdigest()
 
 
+def write_member(archive: zipfile.ZipFile, name: str, data: bytes) -> dict[str, Any]:
+    """Write a small member whole; return its manifest entry's sha256 and size."""
+    writer = HashingWriter(archive, name)
+    writer.write(data)
+    return {"sha256": writer.close(), "size": writer.size}
+
+
 def build_manifest(appliance_id: str, request: dict[str, Any], files: list[PackedFile], key: SigningKey,
-                   created_at: datetime) -> dict[str, Any]:  # fmt: skip
-    """Return the manifest of a package."""
+                   created_at: datetime, documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Return the manifest of a package: the videos under `files`, other members (the handover record) under
+    `documents`, each with its SHA-256 and size."""
     return {"format": FORMAT, "appliance_id": appliance_id, "created_at": created_at.isoformat(),
             "key_fingerprint": fingerprint(key.public_key()), "request": request,
-            "files": [f.manifest() for f in files]}  # fmt: skip
+            "files": [f.manifest() for f in files], "documents": documents or []}  # fmt: skip

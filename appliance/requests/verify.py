@@ -134,7 +134,8 @@ def verify_package(
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
             result.problems.append(Problem("manifest_altered", MANIFEST))
             return result
-        _check_files(result, archive, manifest["files"])
+        documents = manifest.get("documents", [])  # the handover record; packages before it had none
+        _check_files(result, archive, manifest["files"], documents if isinstance(documents, list) else [])
     return result
 
 
@@ -186,8 +187,12 @@ def _check_signature(result: VerifyResult, body: bytes, signature: dict[str, Any
     result.signature_ok = True
 
 
-def _check_files(result: VerifyResult, archive: zipfile.ZipFile, files: list[Any]) -> None:
-    listed: dict[str, dict[str, Any]] = {str(f["name"]): f for f in files if isinstance(f, dict) and f.get("name")}
+def _check_files(result: VerifyResult, archive: zipfile.ZipFile, files: list[Any], documents: list[Any]) -> None:
+    """Check every listed member's hash and size, and that nothing is missing or added."""
+    videos = {str(f["name"]) for f in files if isinstance(f, dict) and f.get("name")}
+    listed: dict[str, dict[str, Any]] = {
+        str(f["name"]): f for f in [*files, *documents] if isinstance(f, dict) and f.get("name")
+    }
     present = [n for n in archive.namelist() if n not in OWN_FILES and not n.endswith("/")]
     for name in present:
         if name not in listed:
@@ -199,5 +204,5 @@ def _check_files(result: VerifyResult, archive: zipfile.ZipFile, files: list[Any
         found = _hash_member(archive, name)
         if found is None or found != (entry.get("sha256"), entry.get("size")):
             result.problems.append(Problem("file_altered", name))
-        else:
+        elif name in videos:
             result.files_ok += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -92,7 +93,8 @@ async def test_recorded_footage_is_requested_approved_locked_exported_signed_and
         manifest = json.loads(archive.read("manifest.json"))
         video_name = manifest["files"][0]["name"]
         (db / "video.mp4").write_bytes(archive.read(video_name))
-    assert sorted(names) == sorted([video_name, "manifest.json", "manifest.sig", "public_key.pem"])
+        (db / "handover.pdf").write_bytes(archive.read("handover.pdf"))
+    assert sorted(names) == sorted([video_name, "handover.pdf", "manifest.json", "manifest.sig", "public_key.pem"])
     assert video_name == f"video/camera-{gate.id}-cong-cho-ba-chieu.mp4"
     assert manifest["appliance_id"] == (db / "secrets" / "appliance-id").read_text().strip()
     assert manifest["request"]["case_number"] == "CV 45/2026" and manifest["request"]["approved_by"] == "quantri"
@@ -106,6 +108,16 @@ async def test_recorded_footage_is_requested_approved_locked_exported_signed_and
     # the camera that recorded nothing has no file, and its whole range is listed as a gap
     assert back_file["camera_name"] == "Cổng sau" and back_file["name"] is None and back_file["size"] == 0
     assert back_file["gaps"] == [{"start": start.isoformat(), "end": end.isoformat()}]
+    # the handover record, listed with its hash so that the signature covers it, in Vietnamese for both parties
+    [record] = manifest["documents"]
+    assert (record["name"], record["kind"]) == ("handover.pdf", "handover_record")
+    assert record["sha256"] == hashlib.sha256((db / "handover.pdf").read_bytes()).hexdigest()
+    text, fonts = read_pdf(db / "handover.pdf")
+    for expected in ("BIÊN BẢN BÀN GIAO DỮ LIỆU HÌNH ẢNH CAMERA", "CV 45/2026", "Cổng chợ", "BÊN GIAO", "BÊN NHẬN",
+                     f"SHA-256: {gate_file['sha256']}", "Camera Cổng sau: không có bản ghi",
+                     manifest["appliance_id"], " ".join(requests.public_key().fingerprint.split())[:19]):  # fmt: skip
+        assert expected in " ".join(text.split()), expected
+    assert "DejaVuSans" in fonts and all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
     fingerprint = requests.public_key().fingerprint
     (db / "appliance.pem").write_text(requests.public_key().pem)
@@ -128,6 +140,13 @@ async def test_recorded_footage_is_requested_approved_locked_exported_signed_and
     assert f"{video_name} đã bị sửa: mã SHA-256 hoặc kích thước khác với bản kê." in out
     assert "Gói chứng cứ KHÔNG còn nguyên vẹn: phát hiện 1 vấn đề." in out
     assert bytes(data) == package.read_bytes()  # the original is untouched
+
+
+def read_pdf(path: Path) -> tuple[str, str]:
+    """Return a PDF's text and its font table, as poppler's pdftotext and pdffonts read them."""
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    return text.stdout, fonts.stdout
 
 
 async def _at_least(camera_id: int, count: int) -> bool:

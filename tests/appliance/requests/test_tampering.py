@@ -10,11 +10,19 @@ import pytest
 
 from appliance.cli import main
 from appliance.requests.keys import SigningKey
-from appliance.requests.package import HashingWriter, PackedFile, build_manifest, finish_package, open_package
+from appliance.requests.package import (
+    HashingWriter,
+    PackedFile,
+    build_manifest,
+    finish_package,
+    open_package,
+    write_member,
+)
 from appliance.requests.verify import Problem, verify_package
 
 AT = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)
 VIDEOS = {"video/camera-1-cong-cho.mp4": bytes(range(256)) * 40, "video/camera-2-nga-tu.mp4": b"\x00\x01ftyp" * 700}
+RECORD = b"%PDF-1.3 a handover record " * 40  # its content does not matter to the check, only its bytes
 
 
 @pytest.fixture
@@ -31,7 +39,8 @@ def signed(tmp_path: Path) -> tuple[Path, SigningKey]:
         files.append(PackedFile(name, number, f"Camera {number}", AT, AT + timedelta(minutes=5), AT, AT,
                                 sha256=writer.close(), size=writer.size, codec="h264"))  # fmt: skip
     request = {"id": 7, "case_number": "CV 45/2026", "officer_name": "Lê Văn Tâm"}
-    finish_package(archive, key, build_manifest("box-1", request, files, key, AT))
+    record = {"name": "handover.pdf", "kind": "handover_record", **write_member(archive, "handover.pdf", RECORD)}
+    finish_package(archive, key, build_manifest("box-1", request, files, key, AT, documents=[record]))
     return path, key
 
 
@@ -70,7 +79,7 @@ def test_every_byte_flipped_in_every_file_is_caught_and_named(signed: tuple[Path
     pem = key.info().pem.encode()
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    assert set(members) == {*VIDEOS, *expected_kind}
+    assert set(members) == {*VIDEOS, "handover.pdf", *expected_kind}
     checked = 0
     for name, data in members.items():
         positions = range(len(data)) if name in expected_kind else (0, len(data) // 2, len(data) - 1)
@@ -89,7 +98,7 @@ def test_a_file_added_or_removed_is_named(signed: tuple[Path, SigningKey], tmp_p
     path, _ = signed
     added = rewrite(path, tmp_path / "added.zip", {}, add={"video/extra.mp4": b"not from the appliance"})
     assert verify_package(added).problems == [Problem("file_added", "video/extra.mp4")]
-    for name in (*VIDEOS, "manifest.sig", "public_key.pem"):
+    for name in (*VIDEOS, "handover.pdf", "manifest.sig", "public_key.pem"):
         removed = rewrite(path, tmp_path / "removed.zip", {name: None})
         result = verify_package(removed)
         assert not result.ok and result.problems == [Problem("file_removed", name)], name
