@@ -51,6 +51,10 @@ from .package import (
 log = logging.getLogger(__name__)
 
 
+ORIGINAL, BURNED_IN = "original", "burned_in"  # stream-copied as recorded; re-encoded with date, time and camera
+STOPPED = "stopped"  # a job's error when the appliance stopped under it: it is made again at the next start
+
+
 class JobState(StrEnum):
     """Where an export job stands."""
 
@@ -90,6 +94,28 @@ def low_priority() -> list[str]:
 def export_argv(ffmpeg_binary: str = FFMPEG) -> list[str]:
     """Return the argv that copies a concat script's files as fragmented MP4 to stdout, at low priority."""
     return [*low_priority(), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error", *input_args(),
+            "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
+
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core: Vietnamese diacritics
+BURNED_STYLE = "fontsize=h/24:fontcolor=white:box=1:boxcolor=black@0.55:boxborderw=6"
+
+
+def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str = FFMPEG) -> list[str]:
+    """Return the argv that re-encodes a concat script's files with the camera's name (read from name_file)
+    and the wall-clock date and time of each frame drawn in, as fragmented MP4 to stdout, at low priority.
+
+    The clock is the first frame's wall-clock time (to the second) plus each frame's time in the file.
+    """
+    clock = (
+        "%{pts" + 3 * "\\" + ":localtime" + 3 * "\\" + f":{round(first_frame_epoch)}}}"
+    )  # the graph, then the option, unescape once each
+    graph = (f"drawtext=fontfile={FONT}:textfile={name_file}:x=12:y=12:{BURNED_STYLE},"
+             f"drawtext=fontfile={FONT}:text={clock}:x=12:y=h-th-12:{BURNED_STYLE}")  # fmt: skip
+    return [*low_priority(), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error",
+            "-protocol_whitelist", "file,pipe", "-f", "concat", "-safe", "0", "-i", "pipe:0",
+            "-map", "0:v:0", "-map", "0:a:0?", "-vf", graph, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+            "-pix_fmt", "yuv420p", "-threads", "1", "-c:a", "aac",
             "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
 
 
@@ -170,7 +196,7 @@ class ExportQueue:
                 await self._export(job)
                 job.state, job.progress = JobState.DONE, 1.0
             except asyncio.CancelledError:
-                job.state, job.error = JobState.FAILED, "stopped"
+                job.state, job.error = JobState.FAILED, STOPPED
                 raise
             except Exception as exc:
                 job.state, job.error = JobState.FAILED, str(exc)[:255]
@@ -226,13 +252,22 @@ class ExportQueue:
         part = self.packages_dir / f"request-{request.id}.zip.part"
         archive = await asyncio.to_thread(open_package, part)
         done_bytes = 0
+        burned = request.export_variant == BURNED_IN
         try:
             for packed, entries in plans:
                 if not entries:
                     continue  # nothing recorded: the manifest lists the whole range as a gap
-                writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
                 argv, script = export_argv(self.ffmpeg_binary), concat_script(entries)
+                if burned:
+                    assert packed.actual_start is not None
+                    packed.name, packed.codec = packed.name.removesuffix(".mp4") + "_burned-in.mp4", "h264"
+                    name_file = self.packages_dir / f"request-{request.id}-camera-{packed.camera_id}.txt"
+                    name_file.write_text(packed.camera_name or f"Camera {packed.camera_id}", encoding="utf-8")
+                    argv = burned_in_argv(name_file, packed.actual_start.timestamp(), self.ffmpeg_binary)
+                writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
                 code, words = await asyncio.to_thread(self._copy, argv, script, writer, job, done_bytes, total)
+                if burned:
+                    name_file.unlink(missing_ok=True)
                 done_bytes += writer.size
                 if code != 0 or writer.size == 0:
                     raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {words}")
@@ -244,6 +279,7 @@ class ExportQueue:
             handover = {"name": HANDOVER_NAME, "kind": "handover_record",
                         **await asyncio.to_thread(write_member, archive, HANDOVER_NAME, pdf)}  # fmt: skip
             manifest = build_manifest(self.appliance_id(), details, files, self.key, created, documents=[handover])
+            manifest["variant"], manifest["re_encoded"] = request.export_variant, burned
             job.manifest_sha256 = await asyncio.to_thread(finish_package, archive, self.key, manifest)
         except BaseException:
             with contextlib.suppress(Exception):

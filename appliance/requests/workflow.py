@@ -173,7 +173,7 @@ class RequestWorkflow:
         """Note that the request's evidence package is made."""
         request = await self._move(request_id, S.EXPORTED)
         request.package_path, request.package_sha256, request.package_size = package_path, manifest_sha256, size
-        request.exported_at, request.export_error = datetime.now(UTC), ""
+        request.exported_at, request.export_error, request.export_queued_at = datetime.now(UTC), "", None
         await request.save()
         await self._announce(request, "requests.exported", None, "", package=package_path, manifest=manifest_sha256)
         return request

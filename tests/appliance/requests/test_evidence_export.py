@@ -18,10 +18,11 @@ from appliance.bus import EventBus, RequestStateChanged
 from appliance.cli import main
 from appliance.db.models.cameras import Camera
 from appliance.db.models.recordings import Segment
-from appliance.db.models.requests import RequestStatus
+from appliance.db.models.requests import FootageRequest, RequestStatus
 from appliance.recorder.manager import Recorder
 from appliance.requests import FootageRequests
 from appliance.requests.export import JobState
+from appliance.requests.verify import verify_package
 from appliance.requests.workflow import RequestInput
 from tests.appliance.playback.support import decode_errors, ffprobe_packets
 from tests.appliance.requests.support import ADMIN
@@ -151,3 +152,64 @@ def read_pdf(path: Path) -> tuple[str, str]:
 
 async def _at_least(camera_id: int, count: int) -> bool:
     return await Segment.filter(camera_id=camera_id).count() >= count
+
+
+def top_left_gray(path: Path, at_s: float = 0.5) -> bytes:
+    """Return the top-left corner (160x30 pixels, grey) of the frame at at_s seconds, where the camera name goes."""
+    argv = ["ffmpeg", "-v", "error", "-ss", str(at_s), "-i", str(path), "-frames:v", "1", "-vf",
+            "crop=160:30:0:0,format=gray", "-f", "rawvideo", "-"]  # fmt: skip
+    return subprocess.run(argv, capture_output=True, check=True).stdout
+
+
+async def test_a_burned_in_export_left_waiting_by_a_stop_is_made_at_the_next_start(db: Path, rtsp_cameras: Any) -> None:
+    bus = EventBus()
+    recorder = Recorder(db / "recordings", bus, segment_seconds=3)
+    gate = await Camera.create(name="Ngã tư Bảy Hiền", main_url=rtsp_cameras.urls[0], retention_days=1)
+    await recorder.start()
+    try:
+        await until(lambda: _at_least(gate.id, 2), 25, "two closed segments")
+    finally:
+        await recorder.stop()
+    segments = await Segment.filter(camera_id=gate.id).order_by("start")
+    audit = AuditLog(db / "secrets" / "audit-head.json")
+
+    before = FootageRequests(db, bus, audit)
+    async with before.running():
+        request = await before.workflow.create(ADMIN, RequestInput(
+            officer_name="Lê Văn Tâm", officer_unit="Công an phường 7", officer_badge="CA-123456",
+            case_number="CV 46/2026", reason="Cướp giật", start=segments[0].start, end=segments[-1].end,
+            camera_ids=(gate.id,),
+        ))  # fmt: skip
+        await before.workflow.approve(ADMIN, request.id, note="Đồng ý")
+        await before.export(ADMIN, request.id, variant="burned_in")
+    # the appliance stopped before the package was made: the request still says it is waiting
+    waiting = await before.workflow.get(request.id)
+    assert waiting.status == RequestStatus.APPROVED and waiting.export_queued_at is not None
+    assert waiting.export_variant == "burned_in" and not list((db / "evidence").glob("*.zip"))
+
+    after = FootageRequests(db, bus, audit)
+    async with after.running():
+        await until(lambda: _exported(request.id), 60, "the package made after the restart")
+    made = await after.workflow.get(request.id)
+    assert made.export_queued_at is None and made.export_error == ""
+    package = db / made.package_path
+    assert verify_package(package, public_key=after.public_key().pem.encode()).ok
+    with zipfile.ZipFile(package) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        [video] = manifest["files"]
+        (db / "burned.mp4").write_bytes(archive.read(video["name"]))
+        (db / "handover.pdf").write_bytes(archive.read("handover.pdf"))
+    assert (manifest["variant"], manifest["re_encoded"]) == ("burned_in", True)
+    assert video["name"].endswith("_burned-in.mp4") and video["codec"] == "h264"
+    assert decode_errors(db / "burned.mp4") == ""
+    # the camera's name is drawn in the corner: it differs from the camera's own picture there
+    original = top_left_gray(db / "recordings" / segments[0].path)
+    burned = top_left_gray(db / "burned.mp4")
+    assert len(original) == len(burned) == 160 * 30
+    assert sum(abs(a - b) for a, b in zip(original, burned, strict=True)) / len(burned) > 20
+    text, _ = read_pdf(db / "handover.pdf")
+    assert "mã hóa lại, có in ngày giờ và tên camera lên hình" in " ".join(text.split())
+
+
+async def _exported(request_id: int) -> bool:
+    return await FootageRequest.filter(id=request_id, status=RequestStatus.EXPORTED).exists()
