@@ -3,7 +3,8 @@
 Ward admins (APPROVE_FOOTAGE) see every request. A police officer sees only their own requests (made by
 them, or entered by staff on their behalf) and only while every camera of the request is on a site an
 admin granted them; anything else reads as "not found", so that a request's existence does not leak.
-A package is downloaded by whoever sees the request, once it is exported (and until it is deleted).
+A package is downloaded by whoever sees the request once it is exported: by an officer while it is
+exported or delivered (not after the request is closed), by an admin until the package is deleted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from appliance.db.models.cameras import Camera
 from appliance.db.models.requests import FootageRequest, RequestStatus
 from appliance.errors import Forbidden, NotFound
 
-DOWNLOADABLE = frozenset({RequestStatus.EXPORTED, RequestStatus.DELIVERED, RequestStatus.CLOSED})
+DOWNLOADABLE = frozenset({RequestStatus.EXPORTED, RequestStatus.DELIVERED})
+DOWNLOADABLE_BY_ADMINS = DOWNLOADABLE | {RequestStatus.CLOSED}
 MAX_LIST = 500
 
 
@@ -68,6 +70,7 @@ async def visible_request(who: Principal, request_id: int) -> FootageRequest:
     return request
 
 
-def downloadable(request: FootageRequest) -> bool:
-    """Return whether the request has a package to download."""
-    return request.status in DOWNLOADABLE and bool(request.package_path)
+def downloadable(who: Principal, request: FootageRequest) -> bool:
+    """Return whether the user may download the request's package now (one the user may see)."""
+    statuses = DOWNLOADABLE_BY_ADMINS if sees_all(who) else DOWNLOADABLE
+    return request.status in statuses and bool(request.package_path)

@@ -52,9 +52,9 @@ class RequestDesk:
         await self.audit.record(action, who=who, object_type="footage_request", object_id=request.id, ip=ip,
                                 detail={**summary(request), **extra})  # fmt: skip
 
-    def package_file(self, request: FootageRequest) -> Path:
-        """Return the request's package on disk; NoPackage when there is none."""
-        if not downloadable(request):
+    def package_file(self, who: Principal, request: FootageRequest) -> Path:
+        """Return the request's package on disk; NoPackage when there is none the user may take."""
+        if not downloadable(who, request):
             raise NoPackage()
         path = (self.data_dir / request.package_path).resolve()
         if not path.is_relative_to(self.data_dir.resolve()) or not path.is_file():
@@ -70,7 +70,9 @@ class RequestDesk:
     async def link(self, who: Principal, request_id: int) -> Link:
         """Return a fresh download link for the user, valid for the set time."""
         request = await visible_request(who, request_id)
-        self.package_file(request)
+        self.package_file(who, request)
+        if who.user_id is None:
+            raise NoPackage()  # a link is made for a user
         policy = await load_link_policy()
         return await asyncio.to_thread(self.links.make, request.id, who.user_id, policy.link_ttl_s)
 
@@ -79,7 +81,7 @@ class RequestDesk:
         check_role(who)
         request_id = await asyncio.to_thread(self.links.check, token, who.user_id)
         request = await visible_request(who, request_id)  # the access rules still hold at download time
-        path = self.package_file(request)
+        path = self.package_file(who, request)
         await self._audit("requests.downloaded", who, request, ip, package=request.package_path,
                           manifest=request.package_sha256, size=request.package_size)  # fmt: skip
         return request, path
@@ -87,7 +89,7 @@ class RequestDesk:
     async def verify(self, who: Principal, request_id: int, ip: str = "") -> VerifyResult:
         """Check the stored package against the appliance's own key; audited with the outcome."""
         request = await visible_request(who, request_id)
-        path = self.package_file(request)
+        path = self.package_file(who, request)
         public_pem = (await asyncio.to_thread(self.key.info)).pem.encode()
         result = await asyncio.to_thread(verify_package, path, public_key=public_pem)
         await self._audit("requests.verified", who, request, ip, ok=result.ok, fingerprint=result.fingerprint,
@@ -97,7 +99,7 @@ class RequestDesk:
     async def handover(self, who: Principal, request_id: int, ip: str = "") -> bytes:
         """Return the handover record (PDF) from the request's package; audited."""
         request = await visible_request(who, request_id)
-        path = self.package_file(request)
+        path = self.package_file(who, request)
 
         def read() -> bytes:
             with zipfile.ZipFile(path) as archive:

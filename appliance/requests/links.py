@@ -46,7 +46,8 @@ class LinkInvalid(WardCamError):
     """The link is not one this appliance made for this user (altered, forged, or someone else's)."""
 
     key = "requests_web.error.link_invalid"
-    status = 404  # as for a request that is not the user's: nothing about it is told
+    # 404, not 403: nothing is told about the request, and 403 means "your role may not" everywhere else
+    status = 404
 
 
 class LinkExpired(WardCamError):

@@ -17,11 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser as SyncBrowser
+from playwright.sync_api import Page as SyncPage
+from playwright.sync_api import expect
 
 from appliance.i18n import catalog
 from appliance.requests.keys import SigningKey
+from appliance.requests.links import DownloadLinks
 from appliance.requests.verify import verify_package
-from tests.harness.appliance import RunningAppliance, start_appliance
+from tests.harness.appliance import PASSWORD, RunningAppliance, start_appliance
 
 VI = catalog("vi")
 
@@ -117,13 +121,20 @@ def test_an_officer_gets_a_verifiable_package_that_nobody_else_can_take(ward: Wa
     # a download link for the officer: useless to anyone else, or altered
     link = ward["tam"].post(f"/api/requests/{rid}/link").json()
     assert datetime.fromisoformat(link["expires_at"]) > datetime.now().astimezone() + timedelta(hours=23)
-    assert ward["hoa"].get(link["url"]).status_code == 404
-    assert ward["hoa"].get(link["url"]).json()["error"]["message"] == VI["requests_web.error.link_invalid"]
+    someone_elses = ward["hoa"].get(link["url"])
+    assert someone_elses.status_code == 404
+    assert someone_elses.json()["error"]["message"] == VI["requests_web.error.link_invalid"]
     assert ward["trucban"].get(link["url"]).status_code == 403
     with ward.server.client() as stranger:
         assert stranger.get(link["url"]).status_code == 401
     altered = link["url"][:-1] + ("0" if link["url"][-1] != "0" else "1")
     assert ward["tam"].get(altered).status_code == 404
+    # a link made for him two days ago, working for a day, by this appliance's own link key
+    tam_id = int(link["url"].rsplit("/", 1)[1].split(".")[1])
+    old = DownloadLinks(ward.server.data_dir / "secrets").make(rid, tam_id, ttl_s=86400, now=time.time() - 2 * 86400)
+    expired = ward["tam"].get(f"/api/requests/download/{old.token}")
+    assert expired.status_code == 410
+    assert expired.json()["error"]["message"] == VI["requests_web.error.link_expired"]
 
     downloaded = ward["tam"].get(link["url"])
     assert downloaded.status_code == 200 and downloaded.headers["content-type"] == "application/zip"
@@ -149,6 +160,15 @@ def test_an_officer_gets_a_verifiable_package_that_nobody_else_can_take(ward: Wa
     assert download["detail"]["case"] == "CV 45/2026" and download["detail"]["manifest"] == opened["package_sha256"]
     chain = ward.server.cli("audit", "verify")
     assert chain.returncode == 0, chain.stdout + chain.stderr
+
+    # handed over and closed: the officer's link stops working; the admin can still take the package
+    for step in ("deliver", "close"):
+        assert ward["quantri"].post(f"/api/requests/{rid}/{step}").status_code == 200
+    closed = ward["tam"].get(link["url"])
+    assert closed.status_code == 404 and closed.json()["error"]["message"] == VI["requests_web.error.no_package"]
+    assert not ward["tam"].get(f"/api/requests/{rid}").json()["downloadable"]
+    admin_link = ward["quantri"].post(f"/api/requests/{rid}/link").json()
+    assert ward["quantri"].get(admin_link["url"]).content == downloaded.content
 
 
 def test_a_rejection_says_why_and_staff_can_file_for_an_officer(ward: Ward) -> None:
@@ -176,3 +196,51 @@ def test_a_rejection_says_why_and_staff_can_file_for_an_officer(ward: Ward) -> N
     )
     wrong = ask(ward["quantri"], ward, start, end, officer_user_id=users["trucban"])
     assert wrong.status_code == 422
+
+
+def in_chromium(browser: SyncBrowser, ward: Ward, name: str) -> SyncPage:
+    """Open a Chromium page and log in there as the user."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    page.goto(f"{ward.server.url}/login")
+    page.get_by_label(VI["field.username"]).fill(name)
+    page.get_by_label(VI["field.password"]).fill(PASSWORD)
+    page.get_by_role("button", name=VI["login.submit"]).click()
+    expect(page.locator(".q-header").get_by_text(name)).to_be_visible()
+    return page
+
+
+@pytest.mark.browser
+def test_in_chromium_an_admin_approves_in_the_dialog_and_an_officer_sees_only_their_own(
+    ward: Ward, chromium_browser_sync: SyncBrowser, artifacts: Path
+) -> None:
+    start = datetime.now().astimezone().replace(microsecond=0) - timedelta(hours=1)
+    tams = ask(ward["tam"], ward, start, start + timedelta(minutes=5), case_number="CV 47/2026").json()["id"]
+    hoas = ask(ward["hoa"], ward, start, start + timedelta(minutes=5), case_number="CV 48/2026").json()["id"]
+
+    admin = in_chromium(chromium_browser_sync, ward, "quantri")
+    admin.goto(f"{ward.server.url}/requests")
+    admin.get_by_text(VI["requests_web.card_title"].format(id=tams, case="CV 47/2026")).click()
+    admin.wait_for_url(f"**/requests/{tams}")
+    expect(admin.get_by_role("status")).to_have_text(VI["requests_web.status.pending"])
+    admin.get_by_role("button", name=VI["requests_web.approve"]).click()
+    dialog = admin.locator(".q-dialog")
+    expect(dialog.get_by_text(VI["requests_web.approve_lock"])).to_be_visible()
+    dialog.get_by_label(VI["requests_web.field.note"]).fill("Đồng ý cung cấp cho Công an phường 7")
+    dialog.get_by_role("button", name=VI["requests_web.approve"]).click()
+    expect(admin.get_by_role("status")).to_have_text(VI["requests_web.status.approved"], timeout=15_000)
+    expect(admin.get_by_text("Đồng ý cung cấp cho Công an phường 7")).to_be_visible(timeout=15_000)
+    admin.screenshot(path=str(artifacts / "request-approved.png"), full_page=True)
+    admin.context.close()
+    assert ward["tam"].get(f"/api/requests/{tams}").json()["status"] == "approved"
+
+    officer = in_chromium(chromium_browser_sync, ward, "hoa")
+    officer.goto(f"{ward.server.url}/requests")
+    expect(officer.get_by_text(VI["requests_web.card_title"].format(id=hoas, case="CV 48/2026"))).to_be_visible()
+    expect(officer.get_by_text("CV 47/2026")).to_have_count(0)  # Tâm's, on the same site
+    officer.screenshot(path=str(artifacts / "requests-officer.png"), full_page=True)
+    officer.goto(f"{ward.server.url}/requests/{tams}")  # someone else's: not found, as if it did not exist
+    expect(officer.get_by_text(VI["error.not_found"])).to_be_visible()
+    expect(officer.get_by_role("button", name=VI["requests_web.approve"])).to_have_count(0)
+    officer.context.close()

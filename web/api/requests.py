@@ -19,7 +19,6 @@ are audited. Times are ISO 8601; a time without a zone is the box's local time.
 
 from __future__ import annotations
 
-import inspect
 from datetime import datetime
 from typing import Literal
 
@@ -46,11 +45,6 @@ def desk() -> RequestDesk:
     """Return the request desk of the running appliance."""
     appliance = context.appliance()
     return RequestDesk(appliance.settings.data_dir, appliance.audit, appliance.requests.key)
-
-
-def accepts_variant() -> bool:
-    """Return whether this appliance's export takes a variant (the burned-in one)."""
-    return "variant" in inspect.signature(context.appliance().requests.export).parameters
 
 
 class RequestIn(BaseModel):
@@ -101,7 +95,7 @@ class RequestOut(BaseModel):
     downloadable: bool
 
     @classmethod
-    def of(cls, r: FootageRequest) -> RequestOut:
+    def of(cls, r: FootageRequest, who: Principal) -> RequestOut:
         return cls(
             id=r.id, status=r.status, urgency=r.urgency, officer_name=r.officer_name, officer_unit=r.officer_unit,
             officer_badge=r.officer_badge, case_number=r.case_number, reason=r.reason, site_id=r.site_id,
@@ -110,7 +104,7 @@ class RequestOut(BaseModel):
             decided_at=r.decided_at, decision_note=r.decision_note, exported_at=r.exported_at,
             export_variant=r.export_variant, package_sha256=r.package_sha256, package_size=r.package_size,
             export_error=r.export_error, delivered_at=r.delivered_at, closed_at=r.closed_at,
-            hold_until=r.hold_until, downloadable=downloadable(r),
+            hold_until=r.hold_until, downloadable=downloadable(who, r),
         )  # fmt: skip
 
 
@@ -149,7 +143,7 @@ async def list_requests(
     status: RequestStatus | None = Query(None), who: Principal = require(AUTHENTICATED)
 ) -> list[RequestOut]:
     """List the footage requests the caller may see, newest first."""
-    return [RequestOut.of(r) for r in await visible_requests(who, status)]
+    return [RequestOut.of(r, who) for r in await visible_requests(who, status)]
 
 
 @router.post("", status_code=201)
@@ -164,7 +158,7 @@ async def create_request(
         officer_user_id=body.officer_user_id,
     )  # fmt: skip
     created = await context.appliance().requests.workflow.create(who, data, context.client_ip(request))
-    return RequestOut.of(created)
+    return RequestOut.of(created, who)
 
 
 declare("/api/requests", AUTHENTICATED)  # GET: visibility rules; POST: REQUEST_FOOTAGE (checked again inside)
@@ -173,7 +167,7 @@ declare("/api/requests", AUTHENTICATED)  # GET: visibility rules; POST: REQUEST_
 @router.get("/{request_id}")
 async def get_request(request_id: int, request: Request, who: Principal = require(AUTHENTICATED)) -> RequestOut:
     """Open one request (written to the audit log)."""
-    return RequestOut.of(await desk().open(who, request_id, context.client_ip(request)))
+    return RequestOut.of(await desk().open(who, request_id, context.client_ip(request)), who)
 
 
 declare("/api/requests/{request_id}", AUTHENTICATED)
@@ -184,7 +178,7 @@ async def approve(request_id: int, body: NoteIn, request: Request,
                   who: Principal = require(Permission.APPROVE_FOOTAGE)) -> RequestOut:  # fmt: skip
     """Approve a pending request: its footage is locked as evidence at once."""
     workflow = context.appliance().requests.workflow
-    return RequestOut.of(await workflow.approve(who, request_id, body.note, context.client_ip(request)))
+    return RequestOut.of(await workflow.approve(who, request_id, body.note, context.client_ip(request)), who)
 
 
 @router.post("/{request_id}/reject")
@@ -192,17 +186,13 @@ async def reject(request_id: int, body: NoteIn, request: Request,
                  who: Principal = require(Permission.APPROVE_FOOTAGE)) -> RequestOut:  # fmt: skip
     """Reject a pending request; the note says why."""
     workflow = context.appliance().requests.workflow
-    return RequestOut.of(await workflow.reject(who, request_id, body.note, context.client_ip(request)))
+    return RequestOut.of(await workflow.reject(who, request_id, body.note, context.client_ip(request)), who)
 
 
 @router.post("/{request_id}/export", status_code=202)
 async def export(request_id: int, body: ExportIn, who: Principal = require(Permission.APPROVE_FOOTAGE)) -> ProgressOut:
     """Queue the making of the request's evidence package."""
-    service = context.appliance().requests
-    if accepts_variant():
-        job = await service.export(who, request_id, variant=body.variant)  # type: ignore[call-arg]
-    else:
-        job = await service.export(who, request_id)
+    job = await context.appliance().requests.export(who, request_id, variant=body.variant)
     return ProgressOut(state=str(job.state), progress=job.progress, error=job.error)
 
 
@@ -212,14 +202,14 @@ async def deliver(
 ) -> RequestOut:
     """Note that the package was handed to the police."""
     workflow = context.appliance().requests.workflow
-    return RequestOut.of(await workflow.delivered(who, request_id, context.client_ip(request)))
+    return RequestOut.of(await workflow.delivered(who, request_id, context.client_ip(request)), who)
 
 
 @router.post("/{request_id}/close")
 async def close(request_id: int, request: Request, who: Principal = require(Permission.APPROVE_FOOTAGE)) -> RequestOut:
     """Close a request; its evidence stays locked for the hold period."""
     workflow = context.appliance().requests.workflow
-    return RequestOut.of(await workflow.close(who, request_id, context.client_ip(request)))
+    return RequestOut.of(await workflow.close(who, request_id, context.client_ip(request)), who)
 
 
 for _step in ("approve", "reject", "export", "deliver", "close"):

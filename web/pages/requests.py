@@ -28,7 +28,7 @@ from appliance.requests.links import LinkPolicy, load_link_policy, save_link_pol
 from appliance.requests.workflow import RequestInput
 from web import context, design
 from web.access import page
-from web.api.requests import accepts_variant, desk
+from web.api.requests import desk
 from web.components.dialogs import open_once
 from web.guard import acting, client_ip
 from web.pages.audit import action_label
@@ -122,6 +122,9 @@ async def request_card(request: FootageRequest) -> None:
             ui.label(f"{request.officer_name} · {request.officer_unit}").classes(design.MUTED)
             cameras = await camera_names(list(request.camera_ids))
             ui.label(f"{cameras} · {when(request.start)} – {when(request.end)}").classes(design.MUTED)
+            ui.label(t("requests_web.card_created", at=when(request.created_at), who=request.created_by)).classes(
+                design.MUTED
+            )
         status_badge(request.status)
 
 
@@ -337,10 +340,9 @@ async def actions(who: Principal, request: FootageRequest) -> None:
             ui.button(t("requests_web.export"), icon="inventory_2", on_click=lambda: export(request, "original")).mark(
                 "export"
             )
-            if accepts_variant():
-                ui.button(
-                    t("requests_web.export_burned_in"), icon="subtitles", on_click=lambda: export(request, "burned_in")
-                ).props("outline").mark("export-burned-in")
+            ui.button(
+                t("requests_web.export_burned_in"), icon="subtitles", on_click=lambda: export(request, "burned_in")
+            ).props("outline").mark("export-burned-in")
         if admin and request.status == RequestStatus.EXPORTED:
             ui.button(
                 t("requests_web.deliver"), icon="local_shipping", on_click=lambda: step(request, "delivered")
@@ -349,7 +351,7 @@ async def actions(who: Principal, request: FootageRequest) -> None:
             ui.button(t("requests_web.close"), icon="lock", on_click=lambda: step(request, "close")).props("flat").mark(
                 "close-request"
             )
-        if downloadable(request):
+        if downloadable(who, request):
             ui.button(t("requests_web.download"), icon="download", on_click=lambda: download(request)).mark("download")
             ui.button(t("requests_web.verify"), icon="verified", on_click=lambda: verify(request)).props(
                 "outline"
@@ -402,8 +404,8 @@ def decide_dialog(request: FootageRequest, approving: bool) -> None:
             except WardCamError as exc:
                 note.error = t(exc.key, **exc.params)
                 return
+            ui.navigate.reload()  # while the dialog, whose button this handler runs under, still exists
             dialog.close()
-            ui.navigate.reload()
 
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")
@@ -419,12 +421,8 @@ async def export(request: FootageRequest, variant: str) -> None:
     who = await acting(Permission.APPROVE_FOOTAGE)
     if who is None:
         return
-    service = context.appliance().requests
     try:
-        if variant != "original":
-            await service.export(who, request.id, variant=variant)  # type: ignore[call-arg]
-        else:
-            await service.export(who, request.id)
+        await context.appliance().requests.export(who, request.id, variant=variant)
     except WardCamError as exc:
         notify_error(exc)
         return
