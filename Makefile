@@ -14,7 +14,7 @@ PY_DIRS := appliance addons web tests bench tools
 # Modules sharing a module-scoped fixture go whole to one worker (tests/conftest.py, --dist loadgroup).
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 
-.PHONY: demo test lint typecheck deps test-deps clean
+.PHONY: demo test lint typecheck deps test-deps clean image-amd64 image-arm64 test-image image-deps
 
 demo: deps
 	$(VENV)/bin/wardcam demo --data-dir ./data-demo --host 127.0.0.1 --port 8080
@@ -50,3 +50,23 @@ $(STAMPS)/venv: pyproject.toml | $(STAMPS)/apt-runtime
 
 clean:
 	rm -rf $(VENV) $(STAMPS) tests/artifacts
+
+# The appliance image (image/README.md). Root only (mmdebstrap --mode=root); not part of `make test`.
+IMAGE_APT := mmdebstrap mtools dosfstools fdisk e2fsprogs systemd-container nftables curl
+image-deps: $(STAMPS)/apt-image $(STAMPS)/venv
+
+$(STAMPS)/apt-image:
+	tools/apt-install.sh $(IMAGE_APT)
+	@mkdir -p $(STAMPS) && touch $@
+
+image-amd64: image-deps
+	image/build.sh image amd64
+
+image-arm64: image-deps
+	tools/apt-install.sh qemu-user-static binfmt-support
+	image/build.sh image arm64
+
+# Builds the amd64 root file system, checks its units, serves /healthz from it; WARDCAM_TEST_QEMU=1 also
+# boots image/out/wardcam-amd64.img under qemu (make image-amd64 first).
+test-image: image-deps
+	image/test-image.sh

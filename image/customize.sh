@@ -1,0 +1,36 @@
+#!/bin/bash
+# mmdebstrap's customize hook: WardCam, its user, units and settings into the root file system $1.
+set -euo pipefail
+root=$1 arch=$2
+here=$(cd "$(dirname "$0")" && pwd)
+in_root() { chroot "$root" "$@"; }
+
+# Our files: units, drop-ins, firewall, console banner, first-boot script. Owned by root, mode kept.
+cp -a --no-preserve=ownership "$here/rootfs/." "$root/"
+
+# WardCam in its own venv, installed offline from the wheels build.sh fetched (Debian's python3).
+in_root python3 -m venv /opt/wardcam/venv
+in_root /opt/wardcam/venv/bin/pip install --quiet --no-index --no-compile --find-links /tmp/wheels wardcam
+rm -rf "$root/tmp/wheels"
+in_root /opt/wardcam/venv/bin/python -m compileall -q --invalidation-mode unchecked-hash /opt/wardcam/venv >/dev/null
+
+# The service's own system user; no password anywhere: root stays locked, there is no ssh server.
+in_root adduser --system --group --home /var/lib/wardcam --no-create-home wardcam >/dev/null
+install -d -o "$(in_root id -u wardcam)" -g "$(in_root id -g wardcam)" -m 0750 \
+    "$root/var/lib/wardcam" "$root/var/lib/wardcam/recordings" "$root/var/lib/wardcam/firewall"
+in_root passwd --lock root >/dev/null
+in_root usermod --shell /usr/sbin/nologin root
+
+# Locale, machine id made at first boot, and the units.
+echo 'en_US.UTF-8 UTF-8' > "$root/etc/locale.gen"
+in_root locale-gen >/dev/null
+: > "$root/etc/machine-id"
+in_root systemctl enable wardcam.service wardcam-firstboot.service wardcam-health.timer \
+    wardcam-firewall.service wardcam-firewall.path frigate.path systemd-networkd systemd-resolved \
+    systemd-timesyncd avahi-daemon mosquitto unattended-upgrades >/dev/null 2>&1
+in_root systemctl disable frigate.service nftables.service >/dev/null 2>&1 || true
+
+# Files that would carry the build's time or host.
+rm -f "$root"/var/cache/ldconfig/aux-cache "$root"/var/log/*.log "$root"/var/lib/dbus/machine-id
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+find "$root/var/log" -type f -exec truncate -s 0 {} +
