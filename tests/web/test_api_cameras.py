@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from appliance.i18n import t
 from tests.harness.appliance import RunningAppliance
 
 TRICKY_PASSWORD = "p@ss:w/rd#%"
@@ -146,7 +147,7 @@ def test_a_stream_url_with_credentials_or_a_bad_scheme_is_refused_per_field_and_
     assert bad.status_code == 422
     assert bad.json()["error"]["fields"] == {
         "main_url": "Địa chỉ luồng phải bắt đầu bằng rtsp://, rtsps://, http:// hoặc https://.",
-        "sub_url": "Địa chỉ luồng không hợp lệ, ví dụ rtsp://192.168.1.64:554/stream1.",
+        "sub_url": t("error.field.stream_url_port", "vi"),  # 99999 is no port
     }
     no_host = admin.patch(f"/api/cameras/{camera['id']}", json={"main_url": "rtsp:///stream", "enabled": False})
     assert no_host.status_code == 422 and set(no_host.json()["error"]["fields"]) == {"main_url"}
