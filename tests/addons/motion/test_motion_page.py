@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from nicegui.testing import User
 
 from addons import motion
+from addons.motion.page import jpeg_size
 from appliance.cameras import CameraInput
 from appliance.db.models.audit import AuditEntry
 from appliance.demo.cameras import BlockingSyntheticCameras
@@ -18,8 +20,15 @@ from web import context
 
 
 def click(person: User, x: int, y: int) -> None:
-    """Click the camera's picture at a point of the picture (640x360, the live view's frame)."""
-    person.find(marker="motion-image").trigger("mouse", {"mouse_event_type": "click", "image_x": x, "image_y": y})
+    """Click the camera's picture at a point given on a 640x360 frame, scaled to the picture shown: the live
+    view's keyframe (640 wide), or motion detection's own frame (320 wide) when no keyframe came in time."""
+    image = next(iter(person.find(marker="motion-image").elements))
+    size = jpeg_size(base64.b64decode(str(image.source).split(",", 1)[1]))
+    assert size is not None
+    width, height = size
+    person.find(marker="motion-image").trigger(
+        "mouse", {"mouse_event_type": "click", "image_x": x * width / 640, "image_y": y * height / 360}
+    )
 
 
 async def test_the_admin_draws_a_zone_and_a_mask_and_saves_them_for_the_camera(
