@@ -31,8 +31,8 @@ async def test_without_the_onvif_addon_the_button_says_to_enable_it_and_links_th
     await user.should_see(NEEDS_ADDON)
     await user.should_see("Cần bật tiện ích tìm camera")
     user.find(marker="open-addons").click()
+    await user.should_not_see(NEEDS_ADDON, retries=SEES)  # the dialog is gone with the Cameras page
     await user.should_see("Tìm camera ONVIF", retries=SEES)  # the Add-ons page lists it, to be enabled
-    await user.should_not_see(NEEDS_ADDON)
 
 
 async def test_with_the_onvif_addon_the_button_opens_its_scan_page_which_finds_the_camera(
