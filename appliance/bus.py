@@ -107,6 +107,14 @@ class DiskWarning(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BackupFailed(Event):
+    """A scheduled backup could not be written; `reason` is a translation key."""
+
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RequestStateChanged(Event):
     """A footage request moved to a new state."""
 

@@ -1,0 +1,1 @@
+"""Backups of the database and settings (not the recordings), and restoring them."""

@@ -1,0 +1,92 @@
+"""Stage a checked backup in the data directory, and apply it at the next start.
+
+A restore never touches the live state while the appliance runs: the whole file is checked first
+(read_backup), then written to ``DATA_DIR/restore-staged``. At start-up, before the database opens,
+apply_staged() moves the current database and settings to ``DATA_DIR/restore-previous`` (the rollback
+copy) and the staged ones into place, each step a rename on the same disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from appliance.backup.archive import DB_MEMBER, MANIFEST, SETTINGS_FOLDERS, Manifest, read_backup
+
+log = logging.getLogger(__name__)
+
+STAGED = "restore-staged"
+PREVIOUS = "restore-previous"
+DB_NAME = "wardcam.db"
+DB_SIDE_FILES = ("-wal", "-shm")
+
+
+def stage_restore(data_dir: Path, blob: bytes, passphrase: str = "") -> Manifest:
+    """Check a backup file in full and stage it; a bad file raises BackupRefused and changes nothing."""
+    contents = read_backup(blob, passphrase)
+    tmp = data_dir / (STAGED + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, data in contents.members.items():
+        target = tmp / (DB_NAME if name == DB_MEMBER else name)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target.write_bytes(data)
+    (tmp / MANIFEST).write_bytes(contents.manifest.to_json())
+    (tmp / "secrets").mkdir(exist_ok=True, mode=0o700)
+    staged = data_dir / STAGED
+    shutil.rmtree(staged, ignore_errors=True)
+    tmp.rename(staged)
+    log.info("backup of %s staged for restore", contents.manifest.created_at)
+    return contents.manifest
+
+
+def staged_manifest(data_dir: Path) -> Manifest | None:
+    """Return the manifest of a restore waiting for the next start, if any."""
+    path = data_dir / STAGED / MANIFEST
+    return Manifest.from_json(path.read_bytes()) if path.is_file() else None
+
+
+def _items(data_dir: Path, with_database: bool) -> list[str]:
+    names = list(SETTINGS_FOLDERS)
+    if with_database:
+        names += [DB_NAME] + [DB_NAME + s for s in DB_SIDE_FILES]
+    return names
+
+
+def apply_staged(data_dir: Path) -> Manifest | None:
+    """Swap a staged restore into place, keeping the current state as restore-previous."""
+    staged = data_dir / STAGED
+    moving = data_dir / (PREVIOUS + ".tmp")
+    if moving.exists():  # a start that stopped half-way: put the old state back first
+        rollback(data_dir, moving)
+    manifest = staged_manifest(data_dir)
+    if manifest is None:
+        return None
+    with_database = (staged / DB_NAME).is_file()
+    moving.mkdir(mode=0o700)
+    for name in _items(data_dir, with_database):
+        if (data_dir / name).exists():
+            (data_dir / name).rename(moving / name)
+    for name in _items(data_dir, with_database):
+        if (staged / name).exists():
+            (staged / name).rename(data_dir / name)
+    previous = data_dir / PREVIOUS
+    shutil.rmtree(previous, ignore_errors=True)
+    moving.rename(previous)
+    shutil.rmtree(staged, ignore_errors=True)
+    log.warning("restored the backup of %s; the state before is kept in %s", manifest.created_at, previous)
+    return manifest
+
+
+def rollback(data_dir: Path, source: Path | None = None) -> None:
+    """Put the state kept in restore-previous (or a half-moved copy) back in place."""
+    source = source or data_dir / PREVIOUS
+    for child in list(source.iterdir()):
+        target = data_dir / child.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        child.rename(target)
+    source.rmdir()
+    log.warning("restore rolled back from %s", source)
