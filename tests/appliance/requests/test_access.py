@@ -12,9 +12,10 @@ from appliance.audit import AuditLog
 from appliance.auth.principal import Principal
 from appliance.bus import EventBus
 from appliance.db.models.cameras import Camera, Site
+from appliance.db.models.requests import FootageRequest, RequestStatus
 from appliance.db.models.users import Role, User
 from appliance.errors import Forbidden, NotFound
-from appliance.requests.access import visible_request, visible_requests
+from appliance.requests.access import downloadable, visible_request, visible_requests
 from appliance.requests.errors import InvalidRequestField
 from appliance.requests.links import DownloadLinks, LinkExpired, LinkInvalid
 from appliance.requests.policy import RequestPolicy
@@ -101,3 +102,13 @@ def test_a_download_link_works_for_its_user_until_it_expires(tmp_path: Path) -> 
     # a link made by another appliance (another key) is refused
     with pytest.raises(LinkInvalid):
         DownloadLinks(tmp_path / "other").check(link.token, 3)
+
+
+def test_an_officer_downloads_while_the_package_is_ready_or_handed_over_and_an_admin_also_after_closing() -> None:
+    tam = officer(3, 1)
+    for status, by_officer, by_admin in ((RequestStatus.APPROVED, False, False), (RequestStatus.EXPORTED, True, True),
+                                         (RequestStatus.DELIVERED, True, True), (RequestStatus.CLOSED, False, True),
+                                         (RequestStatus.REJECTED, False, False)):  # fmt: skip
+        request = FootageRequest(status=status, package_path="evidence/request-7.zip")
+        assert (downloadable(tam, request), downloadable(ADMIN, request)) == (by_officer, by_admin), status
+    assert not downloadable(ADMIN, FootageRequest(status=RequestStatus.EXPORTED, package_path=""))  # deleted since
