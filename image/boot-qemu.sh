@@ -14,8 +14,8 @@ work=$(mktemp -d)
 trap 'kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; rm -rf "$work"' EXIT
 truncate -s 4G "$work/data.raw"
 accel=tcg
-[[ -w /dev/kvm ]] && accel=kvm
-qemu-system-x86_64 -machine q35,accel=$accel -m 2048 -smp 2 -bios /usr/share/ovmf/OVMF.fd \
+[[ ${WARDCAM_QEMU_KVM:-0} == 1 ]] && accel=kvm  # KVM failed here (nested: "KVM internal error. Suberror: 1")
+qemu-system-x86_64 -machine q35,accel=$accel -cpu max -m 2048 -smp 2 -bios /usr/share/ovmf/OVMF.fd \
     -drive file="$IMG",format=raw,if=virtio,snapshot=on \
     -drive file="$work/data.raw",format=raw,if=virtio \
     -netdev user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:8080 -device virtio-net-pci,netdev=net0 \

@@ -43,7 +43,12 @@ wheels() {
         arm64) platform=aarch64 ;;
     esac
     rm -rf "$dest" && mkdir -p "$dest"
-    "$TOP/.venv/bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$dest" "$TOP"
+    # From the committed tree only (git archive): reproducible, and image/out/ is never scanned.
+    local src
+    src=$(mktemp -d)
+    git -C "$TOP" archive --format=tar HEAD | tar -x -C "$src"
+    "$TOP/.venv/bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$dest" "$src"
+    rm -rf "$src"
     local plats=() p
     for p in manylinux2014 manylinux_2_17 manylinux_2_28 manylinux_2_31 linux; do
         plats+=(--platform "${p}_${platform}")
@@ -63,6 +68,9 @@ rootfs() {
         # The arm64 maintainer scripts run under qemu-user through binfmt_misc.
         [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || die "arm64 needs qemu-user-static and binfmt_misc"
     fi
+    # Debian 12 keeps raspi-firmware (the Pi's boot files) in non-free-firmware.
+    local components=main
+    [[ $arch == arm64 ]] && components="main non-free-firmware"
     mmdebstrap --mode=root --variant=apt --architectures="$arch" --format=directory \
         --include="$(packages "$arch")" \
         --aptopt='Acquire::Languages "none"' --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -71,8 +79,8 @@ rootfs() {
         --customize-hook="cp -a '$wheeldir' \"\$1/tmp/wheels\"" \
         --customize-hook="'$HERE/customize.sh' \"\$1\" $arch" \
         "$SUITE" "$dir" \
-        "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" \
-        "deb $SECURITY_MIRROR $SUITE-security main"
+        "deb $MIRROR $SUITE $components" "deb $MIRROR $SUITE-updates $components" \
+        "deb $SECURITY_MIRROR $SUITE-security $components"
 }
 
 esp_files_amd64() {

@@ -3,7 +3,8 @@
 set -euo pipefail
 root=$1 arch=$2
 here=$(cd "$(dirname "$0")" && pwd)
-in_root() { chroot "$root" "$@"; }
+# A clean environment: nothing of the build host (pip or locale settings) leaks into the image.
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
 # Our files: units, drop-ins, firewall, console banner, first-boot script. Owned by root, mode kept.
 cp -a --no-preserve=ownership "$here/rootfs/." "$root/"
@@ -27,7 +28,7 @@ in_root locale-gen >/dev/null
 : > "$root/etc/machine-id"
 in_root systemctl enable wardcam.service wardcam-firstboot.service wardcam-health.timer \
     wardcam-firewall.service wardcam-firewall.path frigate.path systemd-networkd systemd-resolved \
-    systemd-timesyncd avahi-daemon mosquitto unattended-upgrades >/dev/null 2>&1
+    systemd-timesyncd avahi-daemon mosquitto unattended-upgrades
 in_root systemctl disable frigate.service nftables.service >/dev/null 2>&1 || true
 
 # Files that would carry the build's time or host.

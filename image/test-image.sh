@@ -48,6 +48,7 @@ for m in proc sys dev; do
     mount --bind "/$m" "$ROOT/$m" && mounts+=("$ROOT/$m")
 done
 mount -t tmpfs tmpfs "$ROOT/tmp" && mounts+=("$ROOT/tmp")
+mount -t tmpfs -o mode=1777 tmpfs "$ROOT/dev/shm" && mounts+=("$ROOT/dev/shm")  # as on the box
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 rm -rf "$ROOT/var/lib/wardcam/"{wardcam.db*,secrets}
 chroot "$ROOT" setpriv --reuid=wardcam --regid=wardcam --init-groups --no-new-privs \
