@@ -12,7 +12,6 @@ from appliance.logs import recent
 from appliance.system import read_status
 from web import context, design
 from web.access import page
-from web.components.backup import backup_section
 from web.components.mqtt import mqtt_section
 from web.components.signing_key import signing_key_section
 from web.components.stat import stat_card
@@ -31,7 +30,6 @@ async def system_page() -> None:
         await storage_section()
         mqtt_section()
         signing_key_section()
-        await backup_section()
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
 
