@@ -83,17 +83,19 @@ def _feed(stdin: IO[bytes], data: bytes) -> None:
         stdin.close()
 
 
-def low_priority() -> list[str]:
-    """Return the command prefix that runs a process at the lowest CPU (and disk) priority."""
+def low_priority(niced: bool = True) -> list[str]:
+    """Return the command prefix that runs a process at the lowest CPU (and disk) priority (none when not niced)."""
+    if not niced:
+        return []
     prefix = ["nice", "-n", "19"]
     if shutil.which("ionice"):
         prefix = ["ionice", "-c", "3", *prefix]
     return prefix
 
 
-def export_argv(ffmpeg_binary: str = FFMPEG) -> list[str]:
+def export_argv(ffmpeg_binary: str = FFMPEG, *, niced: bool = True) -> list[str]:
     """Return the argv that copies a concat script's files as fragmented MP4 to stdout, at low priority."""
-    return [*low_priority(), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error", *input_args(),
+    return [*low_priority(niced), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error", *input_args(),
             "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
 
 
@@ -101,7 +103,8 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core: V
 BURNED_STYLE = "fontsize=h/24:fontcolor=white:box=1:boxcolor=black@0.55:boxborderw=6"
 
 
-def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str = FFMPEG) -> list[str]:
+def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str = FFMPEG, *,
+                   niced: bool = True) -> list[str]:  # fmt: skip
     """Return the argv that re-encodes a concat script's files with the camera's name (read from name_file)
     and the wall-clock date and time of each frame drawn in, as fragmented MP4 to stdout, at low priority.
 
@@ -112,7 +115,7 @@ def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str
     )  # the graph, then the option, unescape once each
     graph = (f"drawtext=fontfile={FONT}:textfile={name_file}:x=12:y=12:{BURNED_STYLE},"
              f"drawtext=fontfile={FONT}:text={clock}:x=12:y=h-th-12:{BURNED_STYLE}")  # fmt: skip
-    return [*low_priority(), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error",
+    return [*low_priority(niced), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error",
             "-protocol_whitelist", "file,pipe", "-f", "concat", "-safe", "0", "-i", "pipe:0",
             "-map", "0:v:0", "-map", "0:a:0?", "-vf", graph, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
             "-pix_fmt", "yuv420p", "-threads", "1", "-c:a", "aac",
@@ -143,13 +146,14 @@ class ExportQueue:
     """Make evidence packages one at a time."""
 
     def __init__(self, recordings_dir: Path, packages_dir: Path, key: SigningKey, appliance_id: Callable[[], str],
-                 finished: Finished, *, ffmpeg_binary: str = FFMPEG) -> None:  # fmt: skip
+                 finished: Finished, *, ffmpeg_binary: str = FFMPEG, niced: bool = True) -> None:  # fmt: skip
         self.recordings_dir = recordings_dir
         self.packages_dir = packages_dir
         self.key = key
         self.appliance_id = appliance_id
         self.finished = finished  # told (request id, package, manifest hash, size)
         self.ffmpeg_binary = ffmpeg_binary
+        self.niced = niced  # ffmpeg at the lowest priority (the service); off only to measure what that costs
         self.jobs: dict[int, ExportJob] = {}
         self._queue: asyncio.Queue[ExportJob] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -257,13 +261,14 @@ class ExportQueue:
             for packed, entries in plans:
                 if not entries:
                     continue  # nothing recorded: the manifest lists the whole range as a gap
-                argv, script = export_argv(self.ffmpeg_binary), concat_script(entries)
+                argv, script = export_argv(self.ffmpeg_binary, niced=self.niced), concat_script(entries)
                 if burned:
                     assert packed.actual_start is not None
                     packed.name, packed.codec = packed.name.removesuffix(".mp4") + "_burned-in.mp4", "h264"
                     name_file = self.packages_dir / f"request-{request.id}-camera-{packed.camera_id}.txt"
                     name_file.write_text(packed.camera_name or f"Camera {packed.camera_id}", encoding="utf-8")
-                    argv = burned_in_argv(name_file, packed.actual_start.timestamp(), self.ffmpeg_binary)
+                    first_frame = packed.actual_start.timestamp()
+                    argv = burned_in_argv(name_file, first_frame, self.ffmpeg_binary, niced=self.niced)
                 writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
                 code, words = await asyncio.to_thread(self._copy, argv, script, writer, job, done_bytes, total)
                 if burned:
