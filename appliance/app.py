@@ -12,6 +12,8 @@ from appliance.addons.manager import AddonManager
 from appliance.audit import AuditLog
 from appliance.auth.accounts import Accounts
 from appliance.auth.sessions import purge_expired
+from appliance.backup.restore import apply_staged
+from appliance.backup.service import Backups
 from appliance.bus import EventBus
 from appliance.cameras import Cameras
 from appliance.db.connection import close_database, migrate, open_database
@@ -56,6 +58,7 @@ class Appliance:
         s = self.settings
         async with AsyncExitStack() as stack:
             s.prepare()
+            await asyncio.to_thread(apply_staged, s.data_dir)  # a restore staged from the System page, if any
             await open_database(s.db_url)
             stack.push_async_callback(close_database)
             await migrate(s.db_url)
@@ -79,6 +82,8 @@ class Appliance:
             stack.push_async_callback(self.addons.stop)
             stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
             stack.push_async_callback(self._cancel, asyncio.create_task(self.storage.run_sampler()))
+            self.backups = Backups(s, self.audit, self.bus)
+            stack.push_async_callback(self._cancel, asyncio.create_task(self.backups.run()))
             self._stack = stack.pop_all()
         heap.settle()  # what start-up made lives as long as the process: keep the collector off it
         self.started_at = time.time()

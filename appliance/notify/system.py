@@ -1,5 +1,6 @@
 """System notifications (camera offline and back, disk, a recorder failing again and again, a footage request
-waiting for approval), each with its own targets, and the panel address that links point to.
+waiting for approval, a scheduled backup that failed), each with its own targets, and the panel address that
+links point to.
 
 Stored as the Setting row "notifications", validated by `NotifySettings`.
 """
@@ -16,8 +17,14 @@ from appliance.db.models.settings import Setting
 from appliance.notify.errors import NotifyInputInvalid
 
 SETTINGS_KEY = "notifications"
-SystemKind = Literal["camera_offline", "disk", "recorder_failing", "request_pending"]
-SYSTEM_KINDS: tuple[SystemKind, ...] = ("camera_offline", "disk", "recorder_failing", "request_pending")
+SystemKind = Literal["camera_offline", "disk", "recorder_failing", "request_pending", "backup_failed"]
+SYSTEM_KINDS: tuple[SystemKind, ...] = (
+    "camera_offline",
+    "disk",
+    "recorder_failing",
+    "request_pending",
+    "backup_failed",
+)
 
 
 class SystemNotice(BaseModel):
@@ -55,6 +62,7 @@ class NotifySettings(BaseModel):
     disk: SystemNotice = Field(default_factory=SystemNotice)
     recorder_failing: RecorderNotice = Field(default_factory=RecorderNotice)
     request_pending: SystemNotice = Field(default_factory=SystemNotice)
+    backup_failed: SystemNotice = Field(default_factory=SystemNotice)
 
     @field_validator("panel_url")
     @classmethod

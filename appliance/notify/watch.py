@@ -9,6 +9,7 @@ again, a footage request waiting for approval. Each goes to its own targets, in 
   minutes make one notification (then none for that camera for an hour). A camera that is unreachable
   is the offline notification's business, not this one's.
 - Footage request: `RequestStateChanged` to a state that waits for an approver.
+- Backup: every `BackupFailed` of the scheduled backups (at most one a day), with the reason in plain words.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from appliance.bus import CameraOffline, CameraOnline, DiskWarning, EventBus, RequestStateChanged
+from appliance.bus import BackupFailed, CameraOffline, CameraOnline, DiskWarning, EventBus, RequestStateChanged
 from appliance.i18n import t
 from appliance.notify.system import SystemKind
 from appliance.recorder.supervisor import CameraStatus
@@ -59,6 +60,7 @@ class SystemWatch:
             bus.subscribe(CameraOnline, self.on_online),
             bus.subscribe(DiskWarning, self.on_disk),
             bus.subscribe(RequestStateChanged, self.on_request),
+            bus.subscribe(BackupFailed, self.on_backup),
         ]
 
     def start(self) -> None:
@@ -165,6 +167,14 @@ class SystemWatch:
         link = f"{self.owner.panel_url()}/requests?id={event.request_id}"
         await self._send("request_pending", "notify.system.request_title", "notify.system.request_body", event.at,
                          request=event.request_id, link=link)  # fmt: skip
+
+    # scheduled backups --------------------------------------------------------------------------
+
+    async def on_backup(self, event: BackupFailed) -> None:
+        """Say that last night's backup was not written, and why."""
+        lang = self.owner.settings.language
+        await self._send("backup_failed", "notify.system.backup_title", "notify.system.backup_body", event.at,
+                         target=event.target or "—", reason=t(event.reason, lang))  # fmt: skip
 
     # recorder failing ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from appliance.logs import recent
 from appliance.system import read_status
 from web import context, design
 from web.access import page
+from web.components.backup import backup_section, loaded_backups
 from web.components.mqtt import mqtt_section
 from web.components.signing_key import signing_key_section
 from web.components.stat import stat_card
@@ -28,8 +29,12 @@ async def system_page() -> None:
         status_cards = ui.element("div").classes(design.GRID)
         await health_checks()
         await storage_section()
+        # every await comes before the first ui.timer that runs at once: NiceGUI answers the request at
+        # the first await after such a timer is made, and what is built later goes over the websocket only
+        backups = await loaded_backups()
         mqtt_section()
         signing_key_section()
+        backup_section(backups)
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
 

@@ -1,5 +1,6 @@
 """System notifications, each to its own targets: a camera offline for N minutes and back, the disk, a recorder
-failing again and again (a real recorder against a camera that answers 404), a footage request to approve."""
+failing again and again (a real recorder against a camera that answers 404), a footage request to approve, a
+scheduled backup that could not be written."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from appliance.audit import AuditLog
+from appliance.backup.service import Backups
 from appliance.bus import CameraOffline, CameraOnline, DiskWarning, RequestStateChanged
 from appliance.db.models.cameras import Camera
 from appliance.demo.cameras import BlockingSyntheticCameras
 from appliance.recorder.manager import Recorder
+from appliance.settings import Settings
 from tests.appliance.notify.conftest import World
 from tests.appliance.notify.helpers import webhook_target
 from tests.appliance.notify.receivers import Mode, Receiver
@@ -73,3 +79,28 @@ async def test_a_recorder_restarting_again_and_again_is_reported_once(
         assert body["message"].endswith("Lý do gần nhất: sai đường dẫn luồng video")
     finally:
         await recorder.stop()
+
+
+async def test_a_scheduled_backup_that_fails_tells_the_technicians_why(
+    world: World, receivers: Callable[[Mode], Receiver], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    technicians = receivers("ok")
+    tech = await webhook_target(world, technicians, "Kỹ thuật")
+    await world.notify.save_settings({"backup_failed": {"enabled": True, "target_ids": [tech.id]}}, None)
+    backup_disk = tmp_path_factory.mktemp("usb-backup")
+    backups = Backups(Settings(data_dir=world.data_dir, database_url=f"sqlite://{world.data_dir / 'wardcam.db'}"),
+                      AuditLog(world.data_dir / "audit-head.json"), world.bus)  # fmt: skip
+    await backups.save({"enabled": True, "target": str(backup_disk)})
+    assert (await backups.run_scheduled()).ok
+    await world.bus.drain()
+    assert technicians.received == []  # a good night says nothing
+
+    backup_disk.rename(backup_disk.with_name("unplugged"))  # somebody unplugged the USB disk
+    assert not (await backups.run_scheduled()).ok
+    await until(lambda: len(technicians.received) == 1, 5, "the backup notification")
+    message = technicians.received[0].body
+    assert message["title"] == "🗄️ Sao lưu WardCam không thành công"
+    assert message["message"] == (
+        f"Bản sao lưu theo lịch không ghi được vào {backup_disk}: Thư mục không tồn tại "
+        "(ổ đĩa hoặc thư mục mạng đã được gắn chưa?). Hãy kiểm tra ở trang Hệ thống."
+    )

@@ -58,8 +58,9 @@ BENIGN = (
     "Non-monotonous DTS in output stream 0:0; previous: 0, current: 0",  # the same first packets
 )
 # the RTSP demuxer moves a stream's clock back when the camera's first RTCP sender report arrives (late on a
-# loaded machine); ffmpeg corrects the timestamps, and this may happen only in the first segment of a session
-SESSION_START = ("Non-monotonous DTS in output stream", "Queue input is backward in time")
+# loaded machine); ffmpeg corrects the timestamps ("replacing by guess" when the DTS lands after the PTS), and
+# this may happen only in the first segment of a session
+SESSION_START = ("Non-monotonous DTS in output stream", "Queue input is backward in time", "Invalid DTS: ")
 
 
 def real_problems(stderr: list[str]) -> list[str]:
