@@ -26,6 +26,7 @@ from appliance.recorder.retention import RetentionSummary
 from appliance.recorder.storage import Storage
 from appliance.requests import FootageRequests
 from appliance.settings import Settings
+from appliance.update.service import Updates
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class Appliance:
             stack.push_async_callback(self._cancel, asyncio.create_task(self.storage.run_sampler()))
             self.backups = Backups(s, self.audit, self.bus)
             stack.push_async_callback(self._cancel, asyncio.create_task(self.backups.run()))
+            self.updates = Updates(s, self.audit)  # audits what the updater did (wardcam-update.service)
+            stack.push_async_callback(self._cancel, asyncio.create_task(self.updates.watch()))
             self._stack = stack.pop_all()
         heap.settle()  # what start-up made lives as long as the process: keep the collector off it
         self.started_at = time.time()

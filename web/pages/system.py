@@ -17,6 +17,7 @@ from web.components.mqtt import mqtt_section
 from web.components.signing_key import signing_key_section
 from web.components.stat import stat_card
 from web.components.storage import storage_section
+from web.components.update import update_section
 from web.format import duration, size
 from web.theme import frame
 
@@ -34,6 +35,7 @@ async def system_page() -> None:
         backups = await loaded_backups()
         mqtt_section()
         signing_key_section()
+        update_section()
         backup_section(backups)
         ui.label(t("system.logs")).classes(design.H2)
         logs = ui.element("pre").classes(design.LOG_BOX).props("data-test=log-lines")
