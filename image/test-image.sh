@@ -27,7 +27,8 @@ if [[ ${WARDCAM_TEST_REUSE:-0} != 1 || ! -x $ROOT/opt/wardcam/venv/bin/wardcam ]
 fi
 
 units=(wardcam.service wardcam-firstboot.service wardcam-health.service wardcam-health.timer
-       wardcam-firewall.service wardcam-firewall.path wardcam-firewall-reload.service frigate.service frigate.path)
+       wardcam-firewall.service wardcam-firewall.path wardcam-firewall-reload.service frigate.service frigate.path
+       frigate-apply.service)
 verify_units() {
     local out
     out=$(cd "$ROOT/etc/systemd/system" && systemd-analyze verify --root="$ROOT" "${units[@]}" 2>&1)

@@ -14,7 +14,7 @@ import contextlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from addons.frigate import frigate_config
+from addons.frigate import container, frigate_config
 from addons.frigate.client import FrigateClient
 from addons.frigate.config import FrigateOptions
 from addons.frigate.consumer import FrigateConsumer
@@ -76,6 +76,8 @@ class Runtime:
     async def reload_cameras(self) -> None:
         """Read WardCam's cameras again (one was added, renamed or deleted)."""
         self.cameras.set_cameras(await camera_names())
+        if self.options.run_container:  # a new camera's password for the container's next start
+            container.prepare(self.ctx, self.options, await camera_sources(), broker_for_frigate(self))
 
 
 runtime: Runtime | None = None
@@ -172,6 +174,9 @@ async def wardcam_setup(ctx: AddonContext, options: FrigateOptions) -> None:
     for unsubscribe in consumer.subscribe():
         ctx.stack.callback(unsubscribe)
     rt = Runtime(ctx, options, client, cameras, state, consumer, snapshots)
+    if options.run_container:
+        container.prepare(ctx, options, await camera_sources(), broker_for_frigate(rt))
+        ctx.stack.callback(ctx.host_request, "frigate-container/enabled", False)
     checker = asyncio.get_running_loop().create_task(_check_api_forever(rt), name="frigate api check")
     ctx.stack.push_async_callback(_cancel, checker)
     runtime = rt

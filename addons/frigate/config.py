@@ -52,6 +52,10 @@ class FrigateOptions(BaseModel):
                            description="addon.frigate.option.mqtt_host_help")  # fmt: skip
     mqtt_user: str = Field("frigate", max_length=64, title="addon.frigate.option.mqtt_user",
                            description="addon.frigate.option.mqtt_user_help")  # fmt: skip
+    run_container: bool = Field(False, title="addon.frigate.option.run_container",
+                                description="addon.frigate.option.run_container_help")  # fmt: skip
+    mqtt_password: SecretStr = Field(SecretStr(""), title="addon.frigate.option.mqtt_password",
+                                     description="addon.frigate.option.mqtt_password_help")  # fmt: skip
 
     @field_validator("url")
     @classmethod
@@ -114,6 +118,13 @@ class FrigateOptions(BaseModel):
         if user and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", user):
             raise _refuse("frigate_username")
         return user
+
+    @field_validator("mqtt_password")
+    @classmethod
+    def _mqtt_password(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().isprintable():  # it goes on one line of the container's environment
+            raise _refuse("frigate_password")
+        return value
 
     @property
     def links(self) -> dict[str, int | None]:

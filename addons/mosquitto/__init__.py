@@ -93,6 +93,8 @@ async def wardcam_setup(ctx: AddonContext, options: MosquittoOptions) -> None:
     broker = SupervisedBroker(files, options)
     await broker.start()
     ctx.stack.push_async_callback(broker.stop)
+    ctx.host_request("firewall/mqtt-lan", options.listen_on_lan)  # the image's firewall opens 1883, or not
+    ctx.stack.callback(ctx.host_request, "firewall/mqtt-lan", False)
     runtime = Runtime(ctx, options, files, broker)
     login = await asyncio.to_thread(files.appliance_password)
     await ctx.mqtt.set_builtin_broker(BuiltinBroker(broker.url, APPLIANCE_USER, login))

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance import host
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -96,3 +98,18 @@ class AddonContext:
         from appliance.recorder.manager import current
 
         return current().online(camera_id)
+
+    def host_request(self, flag: host.HostFlag, on: bool) -> bool:
+        """Ask the box WardCam runs on for something only root may do; return True when the request changed.
+
+        "firewall/mqtt-lan" opens MQTT to the LAN, "frigate-container/enabled" runs Frigate's container.
+        On the WardCam image, systemd acts on it within a second; elsewhere nothing does (see appliance.host).
+        """
+        return host.set_flag(self.settings.data_dir, flag, on)
+
+    def host_file(self, name: host.HostFile, text: str, *, private: bool = False, keep_existing: bool = False) -> None:
+        """Write a file the box reads (Frigate's config and environment); private ones only root and WardCam read.
+
+        With keep_existing, a file already there stays as it is (the program that reads it owns it then).
+        """
+        host.write_file(self.settings.data_dir, name, text, private=private, keep_existing=keep_existing)

@@ -142,3 +142,21 @@ async def test_disabling_the_addon_stops_the_broker(manager: AddonManager, mqtt_
         "Not connected. The built-in broker is not running: enable the Mosquitto broker add-on, "
         "or choose another broker."
     )
+
+
+async def test_opening_the_broker_to_the_lan_asks_the_box_to_open_its_firewall_port(
+    manager: AddonManager, mqtt_service: MqttService, db: Path
+) -> None:
+    flag = db / "firewall" / "mqtt-lan"  # on the WardCam image, wardcam-firewall.path opens 1883 while it exists
+    port = await enable(manager, listen_on_lan=True)
+    assert flag.is_file()
+    assert await asyncio.to_thread(connack, port, "wardcam", None) is False  # still a password for everyone
+
+    await manager.configure("mosquitto", {"port": port, "listen_on_lan": False})  # back to this box only
+    assert manager.get("mosquitto").running
+    assert not flag.exists()
+
+    await manager.configure("mosquitto", {"port": port, "listen_on_lan": True})
+    assert flag.is_file()
+    await manager.disable("mosquitto")
+    assert not flag.exists(), "a stopped broker needs no open port"
