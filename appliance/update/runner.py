@@ -132,10 +132,9 @@ class Runner:
 
     @property
     def db_path(self) -> Path | None:
-        """Return the SQLite file, or None on PostgreSQL (its database is backed up on the database server)."""
-        if self.settings.db_backend != "sqlite":
-            return None
-        return Path(self.settings.db_url.removeprefix("sqlite://"))
+        """Return the SQLite file; None on PostgreSQL (backed up on its server) or before the first start."""
+        path = Path(self.settings.db_url.removeprefix("sqlite://"))
+        return path if self.settings.db_backend == "sqlite" and path.is_file() else None
 
     def run(self) -> Outcome | None:
         """Handle the waiting request, or go on watching a version that awaits confirmation."""

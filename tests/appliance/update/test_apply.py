@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from appliance.db.connection import close_database, open_database
@@ -61,17 +61,17 @@ async def test_an_admin_updates_to_a_newer_version_and_can_roll_back(
     assert (installed.data_dir / "update" / "pre-update.wardcam").is_file()
     assert not (installed.data_dir / "update" / "pending.json").exists()
 
-    service.stop()
-    await installed.updates().record_outcomes()  # the new version may have audited it already
-    entries = await AuditEntry.filter(action__startswith="update.").order_by("id")
-    assert [(e.action, e.actor, e.detail["from"], e.detail["to"]) for e in entries] == [
-        ("update.requested", "admin", "0.1.0", NEW),
-        ("update.succeeded", "admin", "0.1.0", NEW),
-    ]
+    await installed.updates().record_outcomes()  # unless the new version, already serving, took it first
+
+    async def audited() -> list[tuple[str, str, str, str]]:
+        entries = await AuditEntry.filter(action__startswith="update.").order_by("id")
+        return [(e.action, e.actor, e.detail["from"], e.detail["to"]) for e in entries]
+
+    assert await _wait_async(
+        audited, [("update.requested", "admin", "0.1.0", NEW), ("update.succeeded", "admin", "0.1.0", NEW)]
+    )
 
     # later the admin rolls back from the System page
-    service.start()
-    assert await _wait(lambda: service.answers(NEW))
     previous = await installed.updates().request_rollback(installed.admin, "127.0.0.1")
     assert previous == "0.1.0"
     await close_database()  # the updater stops the service before it restores the database
@@ -83,7 +83,12 @@ async def test_an_admin_updates_to_a_newer_version_and_can_roll_back(
     assert sorted(p.name for p in layout.versions.iterdir()) == ["0.1.0"]
     assert service.calls[-2:] == ["stop", "start"]
     assert await _wait(lambda: service.answers("0.1.0"))
-    await open_database(installed.settings.db_url)
+    await open_database(installed.settings.db_url)  # the database as it was before the update, plus the outcome:
+
+    async def rolled_back() -> list[tuple[str, str]]:  # audited by the restarted 0.1.0
+        return [(e.actor, e.detail["to"]) for e in await AuditEntry.filter(action="update.rolled_back")]
+
+    assert await _wait_async(rolled_back, [("admin", "0.1.0")])
 
 
 async def test_a_version_that_fails_its_trial_start_is_not_used(
@@ -147,6 +152,15 @@ async def test_a_new_version_that_never_answers_is_rolled_back_with_the_database
         assert (installed.data_dir / "restore-previous" / "wardcam.db").is_file()  # the damaged one, kept aside
     finally:
         await open_database(installed.settings.db_url)
+
+
+async def _wait_async(measure: Callable[[], Awaitable[object]], expected: object, within_s: float = 30) -> bool:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while (value := await measure()) != expected:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"expected {expected!r}, still {value!r}")
+        await asyncio.sleep(0.2)
+    return True
 
 
 async def _wait(check: Callable[[], bool], within_s: float = 60) -> bool:
