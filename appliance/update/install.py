@@ -19,6 +19,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -89,6 +90,7 @@ def pip_install(venv: Path, wheels_dir: Path) -> None:
             "--find-links",
             str(wheels_dir),
             "--disable-pip-version-check",
+            "--no-cache-dir",
             "--no-input",
             "--quiet",
             *wheels,
@@ -134,6 +136,7 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
     """Run the new version's `--version`, then serve a copy of the data on a loopback port until /healthz answers."""
     python = str(venv / "bin" / "python")
     work.mkdir(parents=True, exist_ok=True)
+    as_owner = _as_owner_of(data_dir)
     try:
         said = subprocess.run(
             [python, "-I", "-m", "appliance", "--version"],
@@ -143,6 +146,7 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
             env=clean_env(),
             cwd=work,
             check=False,
+            **as_owner,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SmokeCheckFailed(f"--version: {exc}") from exc
@@ -157,6 +161,9 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
     for folder in SETTINGS_FOLDERS:
         if (data_dir / folder).is_dir():
             shutil.copytree(data_dir / folder, copy / folder, symlinks=True)
+    if as_owner:
+        for path in [work, copy, *copy.rglob("*")]:
+            os.chown(path, as_owner["user"], as_owner["group"], follow_symlinks=False)
     port = free_port()
     log_path = work / "trial.log"
     argv = [
@@ -181,6 +188,7 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
             cwd=work,
             start_new_session=True,
             env=clean_env(HOME=str(copy), WARDCAM_DATA_DIR=str(copy)),
+            **as_owner,
         )
         try:
             _wait_healthy(process, f"http://{LOOPBACK}:{port}/healthz", version, timeout_s)
@@ -190,6 +198,14 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
         finally:
             _stop(process)
             shutil.rmtree(copy, ignore_errors=True)
+
+
+def _as_owner_of(data_dir: Path) -> dict[str, Any]:
+    """Run the trial as the data directory's owner (the service's user), never as root, when the updater is root."""
+    st = data_dir.stat()
+    if os.geteuid() != 0 or st.st_uid == 0:
+        return {}
+    return {"user": st.st_uid, "group": st.st_gid, "extra_groups": []}
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, version: str, timeout_s: float) -> None:
