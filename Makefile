@@ -19,7 +19,10 @@ PYTEST_ARGS ?= -n 4 --dist loadgroup
 demo: deps
 	$(VENV)/bin/wardcam demo --data-dir ./data-demo --host 127.0.0.1 --port 8080
 
+# compileall first: every test starts Python processes (the served appliance, its CLI), and they would each
+# compile the project's sources again where PYTHONDONTWRITEBYTECODE is set.
 test: deps test-deps lint typecheck
+	$(VENV)/bin/python -m compileall -q appliance addons web > /dev/null
 	tools/with-postgres.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Quality gates: ruff on everything, mypy --strict on the core.

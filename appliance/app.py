@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, suppress
 
 from appliance import __version__, heap
 from appliance.addons.manager import AddonManager
-from appliance.audit import AuditLog
+from appliance.audit import audit_log_for
 from appliance.auth.accounts import Accounts
 from appliance.auth.sessions import purge_expired
 from appliance.backup.restore import apply_staged
@@ -37,7 +37,7 @@ class Appliance:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.bus = EventBus()
-        self.audit = AuditLog(settings.data_dir / "secrets" / "audit-head.json")
+        self.audit = audit_log_for(settings.data_dir)
         self.accounts = Accounts(self.audit)
         self.addons = AddonManager(settings, self.bus, self.audit)
         self.cameras = Cameras(self.audit, self.bus)

@@ -73,6 +73,11 @@ class VerifyResult:
     problem: str = ""  # "edited", "inserted_or_deleted", "deleted_at_end", "head_missing"
 
 
+def audit_log_for(data_dir: Path) -> AuditLog:
+    """Return the audit log of the appliance with this data folder (its chain head lives in secrets/)."""
+    return AuditLog(data_dir / "secrets" / "audit-head.json")
+
+
 class AuditLog:
     """Write and verify the audit chain."""
 

@@ -77,7 +77,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Create a user; the password is read from standard input."""
-    from appliance.app import Appliance
+    from appliance.audit import audit_log_for
+    from appliance.auth.accounts import Accounts
     from appliance.db.models.users import Role
 
     settings = _settings(args)
@@ -86,10 +87,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         print(t("cli.password_stdin_required"), file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\r\n")
-    appliance = Appliance(settings)
+    accounts = Accounts(audit_log_for(settings.data_dir))  # no need to load the whole appliance for one user
 
     async def add() -> int:
-        user = await appliance.accounts.create_user(
+        user = await accounts.create_user(
             None, args.name, password, Role(args.role), display_name=args.display_name or "", language=args.language
         )
         print(t("cli.user_added", username=user.username, role=user.role.value))
@@ -100,13 +101,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     """Create a long-lived API token and print it once."""
-    from appliance.app import Appliance
+    from appliance.audit import audit_log_for
     from appliance.auth.tokens import create_token
     from appliance.db.models.users import Role, User
 
     settings = _settings(args)
     setup_logging("WARNING")
-    appliance = Appliance(settings)
+    audit = audit_log_for(settings.data_dir)
 
     async def create() -> int:
         if args.user:
@@ -117,7 +118,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
             print(t("cli.token_no_user"), file=sys.stderr)
             return 1
         row, token = await create_token(user, args.name)
-        await appliance.audit.record(
+        await audit.record(
             "token.created",
             actor="cli",
             object_type="api_token",
@@ -133,14 +134,14 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Check the audit chain and report the first entry that was edited, inserted or deleted."""
-    from appliance.app import Appliance
+    from appliance.audit import audit_log_for
 
     settings = _settings(args)
     setup_logging("WARNING")
-    appliance = Appliance(settings)
+    audit = audit_log_for(settings.data_dir)
 
     async def verify() -> int:
-        result = await appliance.audit.verify()
+        result = await audit.verify()
         if result.ok:
             print(t("cli.audit_ok", entries=result.entries))
             return 0

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from nicegui.testing import User
+from playwright.async_api import expect as async_expect
+from playwright.sync_api import expect as sync_expect
 
 from tests.harness.appliance import RunningAppliance, start_appliance
 
 pytest_plugins = ["tests.harness.fixtures", "nicegui.testing.user_plugin"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+
+# Chromium assertions wait up to 15 s (Playwright's default is 5 s: too short on a loaded 2-core CI run)
+sync_expect.set_options(timeout=15_000)
+async_expect.set_options(timeout=15_000)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
@@ -31,6 +39,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         shared = [defs[-1] for name in info.names_closure if (defs := info.name2fixturedefs.get(name))]
         if any(fixture.scope == "module" for fixture in shared):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_user() -> Iterator[None]:
+    """Let NiceGUI's simulated user look for up to 3 s before failing, instead of its default 0.3 s.
+
+    A save that writes the database and the audit log took longer than 0.3 s on a loaded 2-core CI run, and
+    tests that were right failed; a test whose element never comes still fails, 3 s later.
+    """
+    original = User.should_see
+
+    async def should_see(self: User, *args: Any, retries: int = 30, **kwargs: Any) -> None:
+        await original(self, *args, retries=retries, **kwargs)
+
+    User.should_see = should_see  # type: ignore[method-assign]
+    yield
+    User.should_see = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING, Any
 
 from appliance.audit_export import local_timezone
 from appliance.errors import WardCamError
 
 from .package import PackedFile
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
@@ -58,16 +58,24 @@ def _when(text: str | None) -> str:
     return datetime.fromisoformat(text).astimezone(local_timezone()).strftime("%H:%M:%S ngày %d/%m/%Y")
 
 
-class _Pdf(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("dejavu", size=8)
-        self.cell(0, 6, f"Trang {self.page_no()}/{{nb}} · WardCam", align="C")
+def _new_pdf() -> FPDF:
+    """Return an A4 document whose pages end with their number."""
+    from fpdf import FPDF  # imported only to make a record: fpdf takes half a second to import
+
+    class _Pdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("dejavu", size=8)
+            self.cell(0, 6, f"Trang {self.page_no()}/{{nb}} · WardCam", align="C")
+
+    return _Pdf(format="A4")
 
 
 def render_handover(facts: HandoverFacts, files: list[PackedFile]) -> bytes:
     """Return the handover record as PDF bytes."""
-    pdf = _Pdf(format="A4")
+    from fpdf.enums import XPos, YPos
+
+    pdf = _new_pdf()
     pdf.set_creation_date(facts.created_at)
     pdf.add_font("dejavu", "", str(find_font(REGULAR)))
     pdf.add_font("dejavu", "B", str(find_font(BOLD)))

@@ -57,24 +57,27 @@ BENIGN = (
     "has not been used for any stream",  # -b:a when the camera turns out to have no audio
     "Non-monotonous DTS in output stream 0:0; previous: 0, current: 0",  # the same first packets
 )
-# the RTSP demuxer moves a stream's clock back when the camera's first RTCP sender report arrives (late on a
-# loaded machine); ffmpeg corrects the timestamps ("replacing by guess" when the DTS lands after the PTS), and
-# this may happen only in the first segment of a session
+# the RTSP demuxer moves a stream's clock back when the camera's first RTCP sender report arrives (seconds
+# late on a loaded machine, so not always in the first segment); ffmpeg corrects the timestamps ("replacing
+# by guess" when the DTS lands after the PTS)
 SESSION_START = ("Non-monotonous DTS in output stream", "Queue input is backward in time", "Invalid DTS: ")
 
 
 def real_problems(stderr: list[str]) -> list[str]:
-    """Return the stderr lines that are neither [info], nor benign, nor a clock fix in the first segment."""
-    problems, opened = [], 0
+    """Return the stderr lines that are neither [info], nor benign, nor the clock fix of one RTCP resync.
+
+    The clock fix (SESSION_START) is accepted in one segment of the session only: the first sender
+    report comes once; warnings of that kind in a second segment mean timestamps go wrong again and again.
+    """
+    problems, opened, fixed_in = [], 0, set()
     for line in stderr:
         opened += "[info] Opening '" in line
-        first_segment = opened <= 1
-        if (
-            "[info]" in line
-            or any(b in line for b in BENIGN)
-            or (first_segment and any(s in line for s in SESSION_START))
-        ):
+        if "[info]" in line or any(b in line for b in BENIGN):
             continue
+        if any(s in line for s in SESSION_START):
+            fixed_in.add(opened)
+            if len(fixed_in) == 1:
+                continue
         problems.append(line)
     return problems
 
