@@ -7,7 +7,9 @@
 # ARCH is amd64 (x86-64 NUC: UEFI, GPT, systemd-boot) or arm64 (Raspberry Pi 4/5).
 # Downloads come only from Debian's mirror (the one apt uses on this machine) and PyPI (pip's own
 # configuration). Reproducible: SOURCE_DATE_EPOCH is the last commit's time, package lists are sorted,
-# file systems get fixed UUIDs, and nothing written here holds a time stamp.
+# Python packages are pinned (image/requirements.txt), file systems get fixed UUIDs, and nothing written
+# here holds a time stamp. Debian packages come from the suite as it is on the day of the build; set
+# WARDCAM_MIRROR to a snapshot.debian.org address to pin them to a date as well.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,9 +55,10 @@ wheels() {
     for p in manylinux2014 manylinux_2_17 manylinux_2_28 manylinux_2_31 linux; do
         plats+=(--platform "${p}_${platform}")
     done
-    "$TOP/.venv/bin/python" -m pip download --quiet --dest "$dest" --only-binary=:all: \
+    # Exactly the versions in image/requirements.txt (tools/lock_image_requirements.py), never "the latest".
+    "$TOP/.venv/bin/python" -m pip download --quiet --dest "$dest" --only-binary=:all: --no-deps \
         "${plats[@]}" --platform any --python-version 3.11 --implementation cp \
-        "$dest"/wardcam-*.whl
+        --requirement "$HERE/requirements.txt"
 }
 
 rootfs() {
