@@ -6,6 +6,11 @@ times start again near 0. The Splicer keeps the first run's init segment, drops 
 they describe the same tracks), moves each later fragment's decode time (tfdt) to where the stream
 has got to, and numbers the fragments (mfhd) on. A run whose tracks differ (the camera's stream
 changed) cannot follow in the same file: IncompatibleRun ends the stream there.
+
+The evidence export (appliance/requests/splice_export.py) splices the recorded segments themselves,
+each one a run: `take_init` and `place` work on the bytes of a file read whole, patching each moof
+where it lies, and `next_run(start_s)` places a run's moment start_s (a keyframe after a cut) at the
+stream's end.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ class IncompatibleRun(Exception):
     """The next run's tracks differ from the stream's: it cannot be appended to the same file."""
 
 
-def _boxes(buf: bytes | bytearray, start: int, end: int) -> list[tuple[bytes, int, int]]:
+def boxes(buf: bytes | bytearray | memoryview, start: int, end: int) -> list[tuple[bytes, int, int]]:
     """Return (type, payload start, box end) of the boxes between start and end (32-bit sizes and largesize)."""
     found = []
     pos = start
@@ -42,8 +47,8 @@ def _boxes(buf: bytes | bytearray, start: int, end: int) -> list[tuple[bytes, in
     return found
 
 
-def _child(buf: bytes | bytearray, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    for found, payload, box_end in _boxes(buf, start, end):
+def _child(buf: bytes | bytearray | memoryview, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    for found, payload, box_end in boxes(buf, start, end):
         if found == kind:
             return payload, box_end
     return None
@@ -99,10 +104,10 @@ def _entries_signature(moov: bytes, start: int, end: int) -> bytes:
     matter to no player: they are left out.
     """
     out = bytearray()
-    for kind, payload, entry_end in _boxes(moov, start + 8, end):  # after version, flags and entry count
+    for kind, payload, entry_end in boxes(moov, start + 8, end):  # after version, flags and entry count
         fields = VISUAL_ENTRY_FIELDS if kind in VISUAL_ENTRIES else AUDIO_ENTRY_FIELDS
         out += kind + moov[payload : payload + fields]
-        for child, child_start, child_end in _boxes(moov, payload + fields, entry_end):
+        for child, child_start, child_end in boxes(moov, payload + fields, entry_end):
             if child == b"btrt":
                 continue
             body = moov[child_start:child_end]
@@ -112,12 +117,14 @@ def _entries_signature(moov: bytes, start: int, end: int) -> bytes:
 
 @dataclass(frozen=True)
 class Track:
-    """What a fragment needs from the moov: the track's timescale, kind and default sample duration."""
+    """What a fragment needs from the moov: the track's timescale, kind and default sample values (trex)."""
 
     track_id: int
     timescale: int
     handler: bytes
     default_duration: int = 0
+    default_size: int = 0
+    default_flags: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,13 +141,13 @@ def read_init(moov: bytes) -> InitInfo:
     tracks: dict[int, Track] = {}
     signature = bytearray()
     video = 0
-    trex_durations: dict[int, int] = {}
-    for kind, payload, end in _boxes(moov, 0, len(moov)):
+    trex: dict[int, tuple[int, int, int]] = {}  # default sample duration, size and flags
+    for kind, payload, end in boxes(moov, 0, len(moov)):
         if kind == b"mvex":
-            for sub, sub_payload, sub_end in _boxes(moov, payload, end):
+            for sub, sub_payload, sub_end in boxes(moov, payload, end):
                 if sub == b"trex" and sub_end - sub_payload >= 24:
-                    track_id, _, duration = struct.unpack_from(">III", moov, sub_payload + 4)
-                    trex_durations[track_id] = duration
+                    track_id, _, duration, size, flags = struct.unpack_from(">5I", moov, sub_payload + 4)
+                    trex[track_id] = (duration, size, flags)
                     signature += moov[sub_payload:sub_end]
         if kind != b"trak":
             continue
@@ -165,7 +172,7 @@ def read_init(moov: bytes) -> InitInfo:
         signature += struct.pack(">II", track_id, timescale) + handler + _entries_signature(moov, *stsd)
     if not video or any(t.timescale <= 0 for t in tracks.values()):
         raise MalformedStream("no video track, or a track without a timescale")
-    tracks = {i: Track(i, t.timescale, t.handler, trex_durations.get(i, 0)) for i, t in tracks.items()}
+    tracks = {i: Track(i, t.timescale, t.handler, *trex.get(i, (0, 0, 0))) for i, t in tracks.items()}
     return InitInfo(tracks, bytes(signature), video)
 
 
@@ -180,17 +187,17 @@ class _TrackRun:
     duration: int
 
 
-def _track_runs(moof: bytearray, tracks: dict[int, Track]) -> tuple[int, list[_TrackRun]]:
+def _track_runs(moof: bytearray | memoryview, tracks: dict[int, Track]) -> tuple[int, list[_TrackRun]]:
     """Return the offset of mfhd's sequence number and each traf's decode time and duration."""
     sequence_at = -1
     runs: list[_TrackRun] = []
-    for kind, payload, end in _boxes(moof, 8, len(moof)):
+    for kind, payload, end in boxes(moof, 8, len(moof)):
         if kind == b"mfhd":
             sequence_at = payload + 4
         if kind != b"traf":
             continue
         track_id, default_duration, tfdt, duration = 0, 0, None, 0
-        for sub, at, sub_end in _boxes(moof, payload, end):
+        for sub, at, sub_end in boxes(moof, payload, end):
             flags = _U32.unpack_from(moof, at)[0] & 0xFFFFFF
             if sub == b"tfhd":
                 track_id = _U32.unpack_from(moof, at + 4)[0]
@@ -237,10 +244,10 @@ class Splicer:
             return 0.0
         return self.end_ts / self.init.tracks[self.init.video_track].timescale
 
-    def next_run(self) -> None:
-        """Expect the output of a new ffmpeg run, to be placed after everything so far."""
+    def next_run(self, start_s: float = 0.0) -> None:
+        """Expect a new run, its moment start_s (in its own time) to be placed after everything so far."""
         self._splitter = FragmentSplitter()
-        self._run_offset_s = self.end_s
+        self._run_offset_s = self.end_s - start_s
         self._run_started = False
 
     def feed(self, data: bytes) -> bytes:
@@ -248,27 +255,40 @@ class Splicer:
         out = bytearray()
         for piece in self._splitter.feed(data):
             if isinstance(piece, InitSegment):
-                out += self._take_init(piece)
+                out += self.take_init(piece.data)
             else:
                 out += self._shift(piece)
         return bytes(out)
 
-    def _take_init(self, piece: InitSegment) -> bytes:
-        ftyp_size = _U32.unpack_from(piece.data, 0)[0]
-        moov = piece.data[ftyp_size:]
+    def take_init(self, data: bytes) -> bytes:
+        """Take a run's init segment (ftyp+moov); return it if it is the stream's first, else nothing.
+
+        IncompatibleRun when its tracks differ from the stream's.
+        """
+        ftyp_size = _U32.unpack_from(data, 0)[0]
+        moov = data[ftyp_size:]
         info = read_init(moov[8:])
         if self.init is None:
             self.init = info
-            return piece.data
+            return data
         if info.signature != self.init.signature:
             raise IncompatibleRun("the next recording's tracks differ from the stream's")
         return b""
 
     def _shift(self, piece: Fragment) -> bytes:
         """Renumber a fragment and move its decode times after what was sent before."""
-        assert self.init is not None
         moof_size = _U32.unpack_from(piece.data, 0)[0]
         moof = bytearray(piece.data[:moof_size])
+        self.place(moof)
+        return bytes(moof) + piece.data[moof_size:]
+
+    def place(self, moof: bytearray | memoryview) -> None:
+        """Renumber one moof box (header included) and move its decode times after what was sent before, in place.
+
+        A decode time that would fall before the stream's start (audio a little ahead of the keyframe a cut
+        starts at) is set to the start.
+        """
+        assert self.init is not None
         sequence_at, runs = _track_runs(moof, self.init.tracks)
         self.fragments += 1
         if sequence_at >= 0:
@@ -277,7 +297,7 @@ class Splicer:
             track = self.init.tracks.get(run.track_id)
             if track is None:
                 raise MalformedStream(f"a fragment of unknown track {run.track_id}")
-            start = run.start + round(self._run_offset_s * track.timescale)
+            start = max(0, run.start + round(self._run_offset_s * track.timescale))
             if run.version == 1:
                 _U64.pack_into(moof, run.tfdt_at, start)
             elif start < 2**32:
@@ -286,4 +306,3 @@ class Splicer:
                 raise MalformedStream("a 32-bit decode time overflows")
             if run.track_id == self.init.video_track:
                 self.end_ts = max(self.end_ts, start + run.duration)
-        return bytes(moof) + piece.data[moof_size:]

@@ -1,10 +1,14 @@
 """The export job: a request's footage, camera by camera, into a signed evidence package.
 
-Jobs wait in a queue and run one at a time. For each camera the range's segments are joined by
-stream copy (the playback code's plan: the first frame is the keyframe at or before the requested
-start); ffmpeg runs at the lowest CPU priority (`nice -n 19`, and `ionice -c 3` where present) so that
-recording never waits for it, and writes fragmented MP4 to a pipe that goes straight into the zip,
-hashed on the way. Gaps in the recording are listed in the manifest, never hidden.
+Jobs wait in a queue and run one at a time. For each camera the range's segments (the playback
+code's plan: the first frame is the keyframe at or before the requested start) are joined without
+re-encoding by splice_export.py, in a thread of the job's own at the lowest CPU and disk priority: each
+segment is read once, its fragments go into the zip in large writes, hashed on the way (one pass, no
+second read for the hash). Segments that cannot be spliced (the camera's stream changed within the
+range) are joined by ffmpeg's concat demuxer, as is the burned-in variant (re-encoded); ffmpeg runs at
+the lowest priority too (`nice -n 19`, and `ionice -c 3` where present) and writes fragmented MP4 to a
+pipe that goes straight into the zip. Either way recording never waits for an export. Gaps in the
+recording are listed in the manifest, never hidden.
 """
 
 from __future__ import annotations
@@ -47,11 +51,13 @@ from .package import (
     open_package,
     write_member,
 )
+from .splice_export import IncompatibleRun, MalformedStream, Spliced, SpliceStopped, in_own_thread, splice, unsplicable
 
 log = logging.getLogger(__name__)
 
 
 ORIGINAL, BURNED_IN = "original", "burned_in"  # stream-copied as recorded; re-encoded with date, time and camera
+HALT_WAIT_S = 10.0  # how long a stopped export waits for its splice thread to finish the segment it is at
 STOPPED = "stopped"  # a job's error when the appliance stopped under it: it is made again at the next start
 
 
@@ -153,21 +159,24 @@ class ExportQueue:
         self.appliance_id = appliance_id
         self.finished = finished  # told (request id, package, manifest hash, size)
         self.ffmpeg_binary = ffmpeg_binary
-        self.niced = niced  # ffmpeg at the lowest priority (the service); off only to measure what that costs
+        self.niced = niced  # ffmpeg and the splice at the lowest priority (the service); off only to measure that
         self.jobs: dict[int, ExportJob] = {}
         self._queue: asyncio.Queue[ExportJob] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._halt = threading.Event()  # tells a splice under way to stop
 
     def start(self) -> None:
         """Start the worker that takes jobs one by one."""
         self.packages_dir.mkdir(parents=True, exist_ok=True)
+        self._halt.clear()
         for leftover in self.packages_dir.glob("*.part"):
             leftover.unlink(missing_ok=True)
         self._worker = asyncio.get_running_loop().create_task(self._work(), name="evidence-export")
 
     async def stop(self) -> None:
         """Stop the worker (a job being made is abandoned and its partial file deleted)."""
+        self._halt.set()  # a splice stops after the segment it is at
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()  # the worker thread then sees the end of its output
         if self._worker is not None:
@@ -231,6 +240,42 @@ class ExportQueue:
             stderr.seek(0)
             return code, stderr.read()[-2000:].decode(errors="replace").strip()
 
+    async def _splice(self, entries: list[Entry], writer: HashingWriter, job: ExportJob, done_before: int,
+                      total: int) -> Spliced:  # fmt: skip
+        """Splice the entries into the zip member, in a thread of its own (at the lowest priority)."""
+
+        def write(data: bytes | memoryview) -> None:
+            writer.write(data)
+            job.progress = min(0.99, (done_before + writer.size) / total)
+
+        future = in_own_thread(lambda: splice(entries, write, self._halt), lowered=self.niced)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            self._halt.set()  # the thread stops after its segment; the zip is closed only after that
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(future), HALT_WAIT_S)
+            raise
+        except (SpliceStopped, MalformedStream, IncompatibleRun, OSError) as exc:
+            raise ExportFailed(detail=f"splice from {entries[0].segment.path} on: {exc}") from exc
+
+    async def _by_ffmpeg(self, request_id: int, packed: PackedFile, entries: list[Entry], burned: bool,
+                         writer: HashingWriter, job: ExportJob, done_before: int, total: int) -> None:  # fmt: skip
+        """Join (or, burned in, re-encode) the entries with ffmpeg into the zip member."""
+        argv, script = export_argv(self.ffmpeg_binary, niced=self.niced), concat_script(entries)
+        name_file = self.packages_dir / f"request-{request_id}-camera-{packed.camera_id}.txt"
+        if burned:
+            assert packed.actual_start is not None
+            name_file.write_text(packed.camera_name or f"Camera {packed.camera_id}", encoding="utf-8")
+            first_frame = packed.actual_start.timestamp()
+            argv = burned_in_argv(name_file, first_frame, self.ffmpeg_binary, niced=self.niced)
+        try:
+            code, words = await asyncio.to_thread(self._copy, argv, script, writer, job, done_before, total)
+        finally:
+            name_file.unlink(missing_ok=True)
+        if code != 0:
+            raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {words}")
+
     async def _export(self, job: ExportJob) -> None:
         request = await FootageRequest.get(id=job.request_id)
         start, end = request.start.astimezone(UTC), request.end.astimezone(UTC)
@@ -261,21 +306,22 @@ class ExportQueue:
             for packed, entries in plans:
                 if not entries:
                     continue  # nothing recorded: the manifest lists the whole range as a gap
-                argv, script = export_argv(self.ffmpeg_binary, niced=self.niced), concat_script(entries)
                 if burned:
-                    assert packed.actual_start is not None
                     packed.name, packed.codec = packed.name.removesuffix(".mp4") + "_burned-in.mp4", "h264"
-                    name_file = self.packages_dir / f"request-{request.id}-camera-{packed.camera_id}.txt"
-                    name_file.write_text(packed.camera_name or f"Camera {packed.camera_id}", encoding="utf-8")
-                    first_frame = packed.actual_start.timestamp()
-                    argv = burned_in_argv(name_file, first_frame, self.ffmpeg_binary, niced=self.niced)
+                why = "re-encoded" if burned else await asyncio.to_thread(unsplicable, entries)
                 writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
-                code, words = await asyncio.to_thread(self._copy, argv, script, writer, job, done_bytes, total)
-                if burned:
-                    name_file.unlink(missing_ok=True)
+                if why:
+                    log.info("footage request %d, camera %d: joined by ffmpeg (%s)", request.id, packed.camera_id,
+                             why)  # fmt: skip
+                    await self._by_ffmpeg(request.id, packed, entries, burned, writer, job, done_bytes, total)
+                else:
+                    spliced = await self._splice(entries, writer, job, done_bytes, total)
+                    first = entries[0]
+                    if abs(spliced.skipped_s - first.skipped_s) > 1e-3:  # a keyframe the index did not know of
+                        packed.actual_start = first.segment.start + timedelta(seconds=spliced.skipped_s)
                 done_bytes += writer.size
-                if code != 0 or writer.size == 0:
-                    raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {words}")
+                if writer.size == 0:
+                    raise ExportFailed(detail=f"camera {packed.camera_id}: nothing written")
                 packed.sha256, packed.size = await asyncio.to_thread(writer.close), writer.size
             files, details, created = [p for p, _ in plans], request_details(request), datetime.now(UTC)
             facts = HandoverFacts(details, self.appliance_id(), fingerprint(self.key.public_key()), created,

@@ -1,8 +1,9 @@
 """The evidence package: one zip of the video files, manifest.json, its Ed25519 signature and the public key.
 
-Video is streamed from ffmpeg straight into the zip (stored, not compressed: video does not shrink) and
-hashed on the way, so every byte is written and hashed once. manifest.json names the appliance, the
-request and, for every file, its camera, requested and actual start and end, gaps, SHA-256, size and codec.
+Video goes straight into the zip (stored, not compressed: video does not shrink), spliced a segment at a
+time or streamed from ffmpeg, and is hashed on the way, so every byte is written and hashed once.
+manifest.json names the appliance, the request and, for every file, its camera, requested and actual
+start and end, gaps, SHA-256, size and codec.
 `manifest.sig` is JSON: the Ed25519 signature (base64) of manifest.json's exact bytes, with the manifest's
 SHA-256 and the key's fingerprint, so that `wardcam verify` can tell which of the three files was altered.
 """
@@ -66,8 +67,8 @@ class HashingWriter:
         self._hash = hashlib.sha256()
         self.size = 0
 
-    def write(self, chunk: bytes) -> None:
-        """Hash and write a chunk."""
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Hash and write a chunk (any size: the spliced footage comes a segment at a time)."""
         self._hash.update(chunk)
         self._out.write(chunk)
         self.size += len(chunk)
