@@ -194,8 +194,8 @@ def check_package(
     with tar:
         try:
             members = _members(tar, max_members, max_bytes)
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise NotAnUpdate("tar unreadable") from exc
+        except (tarfile.TarError, OSError, EOFError) as exc:  # a tar cut short (an upload broken off)
+            raise TamperedFile("tar damaged") from exc
         if MANIFEST not in members:
             raise NotAnUpdate("no manifest")
         if SIGNATURE not in members:
@@ -217,7 +217,10 @@ def check_package(
         if extract_to is not None:
             extract_to.mkdir(parents=True, exist_ok=True)
         for name, expected in sorted(manifest.files.items()):
-            _check_member(tar, members[name], expected, extract_to)
+            try:
+                _check_member(tar, members[name], expected, extract_to)
+            except (tarfile.TarError, EOFError) as exc:  # data cut short
+                raise TamperedFile(f"{name}: {exc}") from exc
     return CheckedPackage(manifest, fingerprint_hex, extract_to)
 
 

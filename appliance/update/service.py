@@ -77,6 +77,12 @@ class Updates:
             to_version = checked.manifest.version
             if not self.layout.on_image():
                 raise NotOnImage(str(self.layout.current), version=to_version)
+            try:
+                self.files.prepare()
+                await asyncio.to_thread(shutil.move, package, self.files.incoming)
+            except OSError as exc:  # a full or read-only disk: nothing handed over
+                self.files.incoming.unlink(missing_ok=True)
+                raise UpdateRefused(f"hand-over: {exc}") from exc
         except UpdateRefused as exc:
             to_version = to_version or exc.params.get("version", "")
             await self.audit.record(
@@ -89,8 +95,6 @@ class Updates:
             )
             log.warning("update package refused: %s (%s)", exc.message_key, exc.detail)
             raise
-        self.files.prepare()
-        await asyncio.to_thread(shutil.move, package, self.files.incoming)
         await self._hand_over(who, ip, "apply", to_version, {"key": checked.key_fingerprint})
         log.warning("update to %s requested by %s", to_version, who.username)
         return checked.manifest

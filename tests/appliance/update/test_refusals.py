@@ -73,6 +73,12 @@ def with_a_link(packages: Packages, out: Path) -> Path:
     return out
 
 
+def cut_short(packages: Packages, out: Path) -> Path:
+    """The good package broken off half-way, as an interrupted download leaves it."""
+    out.write_bytes(packages.good.read_bytes()[: packages.good.stat().st_size // 2])
+    return out
+
+
 def a_photo(_packages: Packages, out: Path) -> Path:
     out.write_bytes(b"\xff\xd8\xff\xe0 a holiday photo")
     return out
@@ -84,6 +90,7 @@ CASES: list[tuple[str, Callable[[Packages, Path], Path], type[UpdateRefused], st
     ("unsigned", unsigned, Unsigned, "không có chữ ký"),
     ("older", older, NotNewer, "không mới hơn phiên bản đang chạy"),
     ("a link", with_a_link, UnsafePackage, "liên kết hoặc đường dẫn không được phép"),
+    ("cut short", cut_short, TamperedFile, "đã bị sửa hoặc bị hỏng"),
     ("not a package", a_photo, NotAnUpdate, "không phải gói cập nhật WardCam"),
 ]
 
