@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from appliance.db.models.audit import AuditEntry
 from appliance.requests.keys import public_pem
 from appliance.update.package import write_package
 from tests.web.conftest import AddUser, log_in
+from web import context
 
 
 @dataclass
@@ -78,3 +81,35 @@ async def test_a_tampered_package_is_refused_and_updates_apply_only_on_the_image
         ("admin", "update.error.tampered", ""),
         ("admin", "update.error.not_on_image", "9.9.9"),
     ]
+
+
+@pytest.fixture
+def on_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An install root laid out as on the image: 0.1.0 current, 0.0.9 kept for a rollback."""
+    root = tmp_path / "opt"
+    for version in ("0.0.9", __version__):
+        (root / "versions" / version / "bin").mkdir(parents=True)
+        (root / "versions" / version / "bin" / "python").symlink_to(sys.executable)
+    (root / "current").symlink_to(f"versions/{__version__}")
+    (root / "previous").symlink_to("versions/0.0.9")
+    monkeypatch.setenv("WARDCAM_INSTALL_ROOT", str(root))
+    return root
+
+
+async def test_an_admin_rolls_back_to_the_previous_version_after_a_confirmation(
+    on_image: Path, user: User, add_user: AddUser
+) -> None:
+    await add_user("admin")
+    await log_in(user, "admin")
+    await user.should_see("Tổng quan", retries=50)
+    await user.open("/system")
+    await user.should_see("Quay lại phiên bản 0.0.9")
+    user.find(marker="update-rollback").click()
+    await user.should_see("Cơ sở dữ liệu và cài đặt sẽ trở về như ngay trước lần cập nhật", retries=20)
+    user.find(marker="update-rollback-confirm").click()
+    await user.should_see("Đang quay lại phiên bản 0.0.9; bảng điều khiển sẽ khởi động lại.", retries=50)
+
+    request = context.appliance().settings.data_dir / "update" / "request.json"
+    assert json.loads(request.read_text())["action"] == "rollback"  # for wardcam-update.service
+    entry = await AuditEntry.filter(action="update.rollback_requested").get()
+    assert (entry.actor, entry.detail["from"], entry.detail["to"]) == ("admin", __version__, "0.0.9")

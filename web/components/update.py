@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +38,24 @@ def update_section() -> None:
             ui.label(t("update.not_on_image")).classes(design.MUTED).mark("update-not-on-image")
         outcome = ui.column().classes("w-full gap-1").mark("update-outcome")
         progress = ui.column().classes("w-full gap-1").mark("update-progress")
-        actions = ui.row().classes("gap-2")
+        rollback = ui.button(icon="history").props("flat").mark("update-rollback")
+        ask = _rollback_dialog(service, outcome)
+        shown: list[object] = []  # what the page shows now, so the timer redraws only what changed
 
         def refresh() -> None:
             info = service.info()
+            if shown == [info]:
+                return
+            shown[:] = [info]
             versions.clear()
             with versions:
                 _version_row(t("update.installed"), info.installed, "update-installed")
                 _version_row(t("update.previous"), info.previous or t("update.previous_none"), "update-previous")
             _show_status(progress, info.status)
-            actions.clear()
-            if info.previous and info.on_image and not info.busy:
-                with actions:
-                    ui.button(
-                        t("update.rollback", version=info.previous),
-                        icon="history",
-                        on_click=lambda: _confirm_rollback(service, info.previous or "", outcome, refresh),
-                    ).props("flat").mark("update-rollback")
+            rollback.text = t("update.rollback", version=info.previous or "")
+            rollback.set_visibility(bool(info.previous and info.on_image and not info.busy))
+
+        rollback.on_click(lambda: ask(service.info().previous or ""))
 
         async def uploaded(e: Any) -> None:
             who = await acting(Permission.MANAGE_SYSTEM)
@@ -119,9 +121,10 @@ def _show_status(box: ui.column, status: UpdateStatus | None) -> None:
             ).mark("update-state")
 
 
-def _confirm_rollback(service: Updates, previous: str, outcome: ui.column, refresh: Any) -> None:
+def _rollback_dialog(service: Updates, outcome: ui.column) -> Callable[[str], None]:
+    """Make the rollback confirmation once; return the function that opens it for a version."""
     with ui.dialog() as dialog, ui.card().classes("max-w-lg"):
-        ui.label(t("update.rollback_title", version=previous)).classes(design.H2)
+        title = ui.label().classes(design.H2)
         ui.label(t("update.rollback_warning"))
 
         async def go() -> None:
@@ -135,11 +138,15 @@ def _confirm_rollback(service: Updates, previous: str, outcome: ui.column, refre
                 _say(outcome, t(exc.message_key), error=True)
                 return
             _say(outcome, t("update.rollback_requested", version=version))
-            refresh()
 
         with ui.row().classes("justify-end w-full gap-2"):
             ui.button(t("update.cancel"), on_click=dialog.close).props("flat")
             ui.button(t("update.rollback_do"), icon="history", on_click=go).props("color=negative").mark(
                 "update-rollback-confirm"
             )
-    dialog.open()
+
+    def ask(version: str) -> None:
+        title.text = t("update.rollback_title", version=version)
+        dialog.open()
+
+    return ask
