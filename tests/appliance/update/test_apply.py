@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.db.connection import close_database, open_database
@@ -21,6 +21,7 @@ from appliance.db.models.audit import AuditEntry
 from appliance.update.package import write_package
 from appliance.update.runner import Runner
 from tests.appliance.update.conftest import NEW, Installed, Packages, ServedAppliance, broken_wheel, load_key
+from tests.web.conftest import eventually
 
 
 def usernames(db: Path) -> list[str]:
@@ -67,8 +68,8 @@ async def test_an_admin_updates_to_a_newer_version_and_can_roll_back(
         entries = await AuditEntry.filter(action__startswith="update.").order_by("id")
         return [(e.action, e.actor, e.detail["from"], e.detail["to"]) for e in entries]
 
-    assert await _wait_async(
-        audited, [("update.requested", "admin", "0.1.0", NEW), ("update.succeeded", "admin", "0.1.0", NEW)]
+    await eventually(
+        audited, [("update.requested", "admin", "0.1.0", NEW), ("update.succeeded", "admin", "0.1.0", NEW)], 30
     )
 
     # later the admin rolls back from the System page
@@ -88,7 +89,7 @@ async def test_an_admin_updates_to_a_newer_version_and_can_roll_back(
     async def rolled_back() -> list[tuple[str, str]]:  # audited by the restarted 0.1.0
         return [(e.actor, e.detail["to"]) for e in await AuditEntry.filter(action="update.rolled_back")]
 
-    assert await _wait_async(rolled_back, [("admin", "0.1.0")])
+    await eventually(rolled_back, [("admin", "0.1.0")], 60)
 
 
 async def test_a_version_that_fails_its_trial_start_is_not_used(
@@ -152,15 +153,6 @@ async def test_a_new_version_that_never_answers_is_rolled_back_with_the_database
         assert (installed.data_dir / "restore-previous" / "wardcam.db").is_file()  # the damaged one, kept aside
     finally:
         await open_database(installed.settings.db_url)
-
-
-async def _wait_async(measure: Callable[[], Awaitable[object]], expected: object, within_s: float = 30) -> bool:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while (value := await measure()) != expected:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"expected {expected!r}, still {value!r}")
-        await asyncio.sleep(0.2)
-    return True
 
 
 async def _wait(check: Callable[[], bool], within_s: float = 60) -> bool:
