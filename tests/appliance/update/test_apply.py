@@ -152,6 +152,7 @@ async def test_a_new_version_that_never_answers_is_rolled_back_with_the_database
         assert "half_migrated" not in tables
         assert (installed.data_dir / "restore-previous" / "wardcam.db").is_file()  # the damaged one, kept aside
     finally:
+        service.stop()  # the rollback started 0.1.0 again
         await open_database(installed.settings.db_url)
 
 
