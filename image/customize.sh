@@ -40,9 +40,13 @@ install -d -o "$(in_root id -u wardcam)" -g "$(in_root id -g wardcam)" -m 0750 \
 in_root passwd --lock root >/dev/null
 in_root usermod --shell /usr/sbin/nologin root
 
-# Locale, machine id made at first boot, and the units.
+# Locale, Vietnam's time (patrol hours, notification rules and every time on the pages are local; without
+# tzdata WardCam could not even create a user: "No time zone found with key UTC"), machine id made at
+# first boot, and the units.
 echo 'en_US.UTF-8 UTF-8' > "$root/etc/locale.gen"
 in_root locale-gen >/dev/null
+ln -sfn /usr/share/zoneinfo/Asia/Ho_Chi_Minh "$root/etc/localtime"
+echo Asia/Ho_Chi_Minh > "$root/etc/timezone"
 : > "$root/etc/machine-id"
 in_root systemctl enable wardcam.service wardcam-firstboot.service wardcam-health.timer wardcam-update.path \
     wardcam-firewall.service wardcam-firewall.path frigate.path systemd-networkd systemd-resolved \
