@@ -4,11 +4,13 @@ Jobs wait in a queue and run one at a time. For each camera the range's segments
 code's plan: the first frame is the keyframe at or before the requested start) are joined without
 re-encoding by splice_export.py, in a thread of the job's own at the lowest CPU and disk priority: each
 segment is read once, its fragments go into the zip in large writes, hashed on the way (one pass, no
-second read for the hash). Segments that cannot be spliced (the camera's stream changed within the
-range) are joined by ffmpeg's concat demuxer, as is the burned-in variant (re-encoded); ffmpeg runs at
-the lowest priority too (`nice -n 19`, and `ionice -c 3` where present) and writes fragmented MP4 to a
-pipe that goes straight into the zip. Either way recording never waits for an export. Gaps in the
-recording are listed in the manifest, never hidden.
+second read for the hash). When the camera's stream changed within the range (codec, picture size,
+audio), one file cannot hold it: the camera gets one file per unchanged stretch (`_part1`, `_part2`
+...), each spliced the same way. The burned-in variant is re-encoded by ffmpeg, also one file per
+stretch (a decoder is opened for one stream; fed another codec it makes no picture), at the lowest
+priority too (`nice -n 19`, and `ionice -c 3` where present), writing fragmented MP4 to a pipe that goes
+straight into the zip. Either way recording never waits for an export. Gaps in the recording are listed
+in the manifest, never hidden.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import IO, Any
 from appliance.db.models.cameras import Camera
 from appliance.db.models.requests import FootageRequest
 from appliance.playback.clip import ClipEmpty, plan_clip
-from appliance.playback.ffmpeg import FFMPEG, Entry, concat_script, input_args
+from appliance.playback.ffmpeg import FFMPEG, Entry, concat_script
 from appliance.playback.ranges import recordings
 from appliance.process import die_with_parent
 
@@ -51,7 +53,7 @@ from .package import (
     open_package,
     write_member,
 )
-from .splice_export import IncompatibleRun, MalformedStream, Spliced, SpliceStopped, in_own_thread, splice, unsplicable
+from .splice_export import IncompatibleRun, MalformedStream, Spliced, SpliceStopped, in_own_thread, splice, stretches
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +101,6 @@ def low_priority(niced: bool = True) -> list[str]:
     return prefix
 
 
-def export_argv(ffmpeg_binary: str = FFMPEG, *, niced: bool = True) -> list[str]:
-    """Return the argv that copies a concat script's files as fragmented MP4 to stdout, at low priority."""
-    return [*low_priority(niced), ffmpeg_binary, "-hide_banner", "-nostats", "-loglevel", "error", *input_args(),
-            "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
-
-
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core: Vietnamese diacritics
 BURNED_STYLE = "fontsize=h/24:fontcolor=white:box=1:boxcolor=black@0.55:boxborderw=6"
 
@@ -133,6 +129,11 @@ def file_name(camera: Camera) -> str:
     plain = unicodedata.normalize("NFKD", camera.name.replace("đ", "d").replace("Đ", "D"))
     slug = re.sub(r"[^A-Za-z0-9]+", "-", plain.encode("ascii", "ignore").decode()).strip("-").lower()
     return f"{VIDEO_DIR}camera-{camera.id}{'-' + slug[:40] if slug else ''}.mp4"
+
+
+def part_name(name: str, part: int, parts: int, burned: bool) -> str:
+    """Return the name of one of a camera's files: `_part2` when it has several, `_burned-in` when re-encoded."""
+    return f"{name.removesuffix('.mp4')}{f'_part{part}' if parts > 1 else ''}{'_burned-in' if burned else ''}.mp4"
 
 
 def request_details(request: FootageRequest) -> dict[str, Any]:
@@ -259,61 +260,76 @@ class ExportQueue:
         except (SpliceStopped, MalformedStream, IncompatibleRun, OSError) as exc:
             raise ExportFailed(detail=f"splice from {entries[0].segment.path} on: {exc}") from exc
 
-    async def _by_ffmpeg(self, request_id: int, packed: PackedFile, entries: list[Entry], burned: bool,
-                         writer: HashingWriter, job: ExportJob, done_before: int, total: int) -> None:  # fmt: skip
-        """Join (or, burned in, re-encode) the entries with ffmpeg into the zip member."""
-        argv, script = export_argv(self.ffmpeg_binary, niced=self.niced), concat_script(entries)
-        name_file = self.packages_dir / f"request-{request_id}-camera-{packed.camera_id}.txt"
-        if burned:
-            assert packed.actual_start is not None
-            name_file.write_text(packed.camera_name or f"Camera {packed.camera_id}", encoding="utf-8")
-            first_frame = packed.actual_start.timestamp()
-            argv = burned_in_argv(name_file, first_frame, self.ffmpeg_binary, niced=self.niced)
+    async def _burn_in(self, request_id: int, packed: PackedFile, entries: list[Entry], writer: HashingWriter,
+                       job: ExportJob, done_before: int, total: int) -> None:  # fmt: skip
+        """Re-encode one stretch of entries with ffmpeg, the camera's name and the clock drawn in, into the zip."""
+        assert packed.actual_start is not None
+        name_file = self.packages_dir / f"request-{request_id}-camera-{packed.camera_id}-part-{packed.part}.txt"
+        name_file.write_text(packed.camera_name or f"Camera {packed.camera_id}", encoding="utf-8")
+        argv = burned_in_argv(name_file, packed.actual_start.timestamp(), self.ffmpeg_binary, niced=self.niced)
         try:
-            code, words = await asyncio.to_thread(self._copy, argv, script, writer, job, done_before, total)
+            code, words = await asyncio.to_thread(self._copy, argv, concat_script(entries), writer, job, done_before,
+                                                  total)  # fmt: skip
         finally:
             name_file.unlink(missing_ok=True)
         if code != 0:
-            raise ExportFailed(detail=f"camera {packed.camera_id}: ffmpeg exit {code}: {words}")
+            raise ExportFailed(detail=f"camera {packed.camera_id}, part {packed.part}: ffmpeg exit {code}: {words}")
+
+    async def _plan(self, camera_id: int, camera: Camera | None, start: datetime, end: datetime,
+                    burned: bool) -> list[tuple[PackedFile, list[Entry]]]:  # fmt: skip
+        """Return a camera's files and the entries of each: one per stretch its stream did not change in."""
+        name = file_name(camera) if camera else f"{VIDEO_DIR}camera-{camera_id}.mp4"
+        camera_name = camera.name if camera else ""
+        try:
+            entries = await plan_clip(camera_id, start, end, self.recordings_dir, max_s=10**9)
+        except ClipEmpty:
+            entries = []
+        gaps = [(g.start, g.end) for g in (await recordings(camera_id, start, end)).gaps]
+        if not entries:  # nothing recorded: no file, the whole range a gap
+            return [(PackedFile("", camera_id, camera_name, start, end, gaps=gaps, parts=0), [])]
+        try:
+            runs = await asyncio.to_thread(stretches, entries)
+        except MalformedStream as exc:
+            raise ExportFailed(detail=f"camera {camera_id}: {exc}") from exc
+        plans: list[tuple[PackedFile, list[Entry]]] = []
+        begins: list[datetime] = []
+        for part, run in enumerate(runs, 1):
+            first, last = run[0], run[-1]
+            packed = PackedFile(part_name(name, part, len(runs), burned), camera_id, camera_name, start, end,
+                                part=part, parts=len(runs))  # fmt: skip
+            packed.actual_start = first.segment.start + timedelta(seconds=first.skipped_s)
+            packed.actual_end = last.segment.start + timedelta(seconds=last.skipped_s + last.duration_s)
+            codecs = {e.segment.video_codec for e in run if e.segment.video_codec}
+            packed.codec = "h264" if burned else ",".join(sorted(codecs))
+            plans.append((packed, run))
+            begins.append(packed.actual_start)
+        # each file lists the gaps from where it starts (the range's start, for the first) to where the next starts
+        edges = [start, *begins[1:], end]
+        for (packed, _), low, high in zip(plans, edges, edges[1:], strict=False):
+            packed.gaps = [(max(s, low), min(e, high)) for s, e in gaps if min(e, high) > max(s, low)]
+        if len(runs) > 1:
+            log.info("camera %d: its stream changed within the range: %d files", camera_id, len(runs))
+        return plans
 
     async def _export(self, job: ExportJob) -> None:
         request = await FootageRequest.get(id=job.request_id)
         start, end = request.start.astimezone(UTC), request.end.astimezone(UTC)
         cameras = {c.id: c for c in await Camera.filter(id__in=list(request.camera_ids))}
+        burned = request.export_variant == BURNED_IN
         plans: list[tuple[PackedFile, list[Entry]]] = []
         for camera_id in request.camera_ids:
-            camera = cameras.get(camera_id)
-            name = file_name(camera) if camera else f"{VIDEO_DIR}camera-{camera_id}.mp4"
-            packed = PackedFile(name, camera_id, camera.name if camera else "", start, end)
-            try:
-                entries = await plan_clip(camera_id, start, end, self.recordings_dir, max_s=10**9)
-            except ClipEmpty:
-                entries, packed.name = [], ""
-            found = await recordings(camera_id, start, end)
-            packed.gaps = [(g.start, g.end) for g in found.gaps]
-            if entries:
-                first, last = entries[0], entries[-1]
-                packed.actual_start = first.segment.start + timedelta(seconds=first.skipped_s)
-                packed.actual_end = last.segment.start + timedelta(seconds=last.skipped_s + last.duration_s)
-                packed.codec = ",".join(sorted({e.segment.video_codec for e in entries if e.segment.video_codec}))
-            plans.append((packed, entries))
+            plans += await self._plan(camera_id, cameras.get(camera_id), start, end, burned)
         total = sum(e.segment.size for _, entries in plans for e in entries) or 1
         part = self.packages_dir / f"request-{request.id}.zip.part"
         archive = await asyncio.to_thread(open_package, part)
         done_bytes = 0
-        burned = request.export_variant == BURNED_IN
         try:
             for packed, entries in plans:
                 if not entries:
                     continue  # nothing recorded: the manifest lists the whole range as a gap
-                if burned:
-                    packed.name, packed.codec = packed.name.removesuffix(".mp4") + "_burned-in.mp4", "h264"
-                why = "re-encoded" if burned else await asyncio.to_thread(unsplicable, entries)
                 writer = await asyncio.to_thread(HashingWriter, archive, packed.name)
-                if why:
-                    log.info("footage request %d, camera %d: joined by ffmpeg (%s)", request.id, packed.camera_id,
-                             why)  # fmt: skip
-                    await self._by_ffmpeg(request.id, packed, entries, burned, writer, job, done_bytes, total)
+                if burned:
+                    await self._burn_in(request.id, packed, entries, writer, job, done_bytes, total)
                 else:
                     spliced = await self._splice(entries, writer, job, done_bytes, total)
                     first = entries[0]
@@ -321,7 +337,7 @@ class ExportQueue:
                         packed.actual_start = first.segment.start + timedelta(seconds=spliced.skipped_s)
                 done_bytes += writer.size
                 if writer.size == 0:
-                    raise ExportFailed(detail=f"camera {packed.camera_id}: nothing written")
+                    raise ExportFailed(detail=f"camera {packed.camera_id}, part {packed.part}: nothing written")
                 packed.sha256, packed.size = await asyncio.to_thread(writer.close), writer.size
             files, details, created = [p for p, _ in plans], request_details(request), datetime.now(UTC)
             facts = HandoverFacts(details, self.appliance_id(), fingerprint(self.key.public_key()), created,
@@ -340,5 +356,6 @@ class ExportQueue:
         final = part.with_suffix("")
         part.rename(final)
         job.package = final
-        log.info("footage request %d exported: %s (%d files)", request.id, final.name, len(plans))
+        log.info("footage request %d exported: %s (%d video files)", request.id, final.name,
+                 sum(1 for packed, _ in plans if packed.name))  # fmt: skip
         await self.finished(request.id, final, job.manifest_sha256, final.stat().st_size)

@@ -3,7 +3,9 @@
 Video goes straight into the zip (stored, not compressed: video does not shrink), spliced a segment at a
 time or streamed from ffmpeg, and is hashed on the way, so every byte is written and hashed once.
 manifest.json names the appliance, the request and, for every file, its camera, requested and actual
-start and end, gaps, SHA-256, size and codec.
+start and end, gaps, SHA-256, size and codec. A camera whose stream changed within the range (codec,
+picture size, audio) has one file per unchanged stretch: each file says which part it is (`part`, from 1)
+of how many (`parts`), and lists the gaps from where it starts to where the next part starts.
 `manifest.sig` is JSON: the Ed25519 signature (base64) of manifest.json's exact bytes, with the manifest's
 SHA-256 and the key's fingerprint, so that `wardcam verify` can tell which of the three files was altered.
 """
@@ -49,6 +51,8 @@ class PackedFile:
     codec: str = ""
     sha256: str = ""
     size: int = 0
+    part: int = 1  # which of the camera's files this is, from 1 (its stream changed between them)
+    parts: int = 1  # how many files the camera has (0: it recorded nothing in the range)
 
     def manifest(self) -> dict[str, Any]:
         """Return the file's manifest entry."""
@@ -56,7 +60,8 @@ class PackedFile:
                 "requested_start": iso(self.requested_start), "requested_end": iso(self.requested_end),
                 "actual_start": iso(self.actual_start), "actual_end": iso(self.actual_end),
                 "gaps": [{"start": iso(s), "end": iso(e)} for s, e in self.gaps],
-                "codec": self.codec, "sha256": self.sha256, "size": self.size}  # fmt: skip
+                "codec": self.codec, "sha256": self.sha256, "size": self.size,
+                "part": self.part if self.parts else None, "parts": self.parts}  # fmt: skip
 
 
 class HashingWriter:

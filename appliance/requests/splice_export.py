@@ -14,8 +14,9 @@ The cuts:
   track (as the concat demuxer's outpoint does): the moof is rebuilt for the samples kept, its mdat holds
   only their data.
 
-A segment whose tracks differ from the first's (the camera's codec, size or audio changed) cannot follow
-in the same file: `unsplicable()` says so beforehand, and the export then lets ffmpeg join that camera.
+A segment whose tracks differ from the previous one's (the camera's codec, picture size or audio changed)
+cannot follow in the same file: `stretches()` splits a camera's entries there beforehand, and the export
+writes one file per stretch, each spliced here.
 
 The work runs in a thread of its own that lowers its own priority (`lower_this_thread`: nice 19 and the
 idle I/O class, which Linux keeps per thread), as `nice -n 19 ionice -c 3` did for ffmpeg: the reading,
@@ -41,7 +42,7 @@ from appliance.live.fmp4 import SAMPLE_IS_NON_SYNC, MalformedStream
 from appliance.playback.ffmpeg import Entry
 from appliance.playback.splice import IncompatibleRun, Splicer, Track, boxes, read_init
 
-__all__ = ["IncompatibleRun", "MalformedStream", "SpliceStopped", "Spliced", "splice", "unsplicable"]
+__all__ = ["IncompatibleRun", "MalformedStream", "SpliceStopped", "Spliced", "splice", "stretches"]
 
 T = TypeVar("T")
 Write = Callable[[bytes | memoryview], None]
@@ -96,22 +97,28 @@ def _init_of(path: Path) -> bytes:
     return init
 
 
-def unsplicable(entries: Sequence[Entry]) -> str:
-    """Return why the entries' files cannot be joined here ("" when they can): not fragmented MP4, or tracks
-    that differ from the first file's (to be joined by ffmpeg instead)."""
-    first = b""
+def stretches(entries: Sequence[Entry]) -> list[list[Entry]]:
+    """Split the entries where the camera's stream changed (a file whose tracks differ from the previous
+    file's: codec, picture size, audio): each stretch can be spliced into one file.
+
+    MalformedStream (naming the file) when a file is not fragmented MP4 or its moov cannot be read.
+    """
+    runs: list[list[Entry]] = []
+    previous = b""
     for entry in entries:
         try:
-            init = _init_of(entry.path)
-            ftyp_size = _U32.unpack_from(init, 0)[0]
-            signature = read_init(init[ftyp_size + 8 :]).signature
-        except (MalformedStream, OSError, struct.error, IndexError) as exc:
-            return f"{entry.path.name}: {exc}"
-        if not first:
-            first = signature
-        elif signature != first:
-            return f"{entry.path.name}: its tracks differ from {entries[0].path.name}'s"
-    return ""
+            init = _init_of(entry.path)  # its errors name the file
+        except OSError as exc:
+            raise MalformedStream(f"{entry.path.name}: {exc}") from exc
+        try:
+            signature = read_init(init[_U32.unpack_from(init, 0)[0] + 8 :]).signature
+        except (MalformedStream, struct.error, IndexError) as exc:
+            raise MalformedStream(f"{entry.path.name}: {exc}") from exc
+        if not runs or signature != previous:
+            runs.append([])
+        runs[-1].append(entry)
+        previous = signature
+    return runs
 
 
 # --- fragments, sample by sample (only where a cut falls) -----------------------------------------------

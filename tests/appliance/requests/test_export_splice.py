@@ -1,4 +1,5 @@
-"""The export joins recorded segments without ffmpeg: H.265 with AAC audio, exact cuts, gaps, a changed stream."""
+"""The export joins recorded segments without ffmpeg: H.265 with AAC audio, exact cuts, gaps; a camera whose stream
+changed within the range (audio switched on, H.264 to H.265) gets one file per unchanged stretch."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ from typing import Any
 import pytest
 
 from appliance.audit import AuditLog
-from appliance.bus import EventBus
+from appliance.bus import CameraChanged, EventBus
+from appliance.cli import main
 from appliance.db.models.cameras import Camera
 from appliance.db.models.recordings import Segment
 from appliance.playback.clip import plan_clip
-from appliance.playback.ffmpeg import concat_script
+from appliance.playback.ffmpeg import concat_script, input_args
+from appliance.playback.ranges import MERGE_GAP_S
 from appliance.recorder.argv import MOVFLAGS
 from appliance.recorder.manager import Recorder
 from appliance.requests import FootageRequests
-from appliance.requests.export import JobState, export_argv
+from appliance.requests.export import JobState
 from appliance.requests.splice_export import SpliceStopped, in_own_thread, splice
 from appliance.requests.verify import verify_package
 from appliance.requests.workflow import RequestInput
@@ -35,6 +38,9 @@ from tests.harness.waiting import until
 
 GOP_S = 2.0  # the synthetic cameras send a keyframe every 2 s
 FRAME_S = 0.1  # at 10 frames a second
+# ffmpeg's concat demuxer copying a plan's files as fragmented MP4, to compare the splice with
+CONCAT_COPY = ["ffmpeg", "-hide_banner", "-loglevel", "error", *input_args(),
+               "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
 
 
 def probe_streams(path: Path) -> list[dict[str, Any]]:
@@ -51,11 +57,16 @@ def video_end(path: Path, stream: str = "v:0") -> float:
     return float(last["pts_time"]) + float(last["duration_time"])
 
 
-async def _closed(camera_id: int, count: int) -> bool:
-    return await Segment.filter(camera_id=camera_id).count() >= count
+async def _closed(camera_id: int, count: int, **codec: str) -> bool:
+    return await Segment.filter(camera_id=camera_id, **codec).count() >= count
 
 
-async def test_h265_with_audio_is_cut_exactly_and_joined_across_a_gap_and_a_changed_stream_falls_back_to_ffmpeg(
+def pdf_text(path: Path) -> str:
+    """Return a PDF's text as poppler's pdftotext reads it."""
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+async def test_h265_with_audio_is_cut_exactly_and_joined_across_a_gap_and_a_changed_stream_is_split_in_two(
     db: Path, rtsp_server_factory: Any, rtsp_cameras: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="appliance.requests.export")
@@ -99,13 +110,14 @@ async def test_h265_with_audio_is_cut_exactly_and_joined_across_a_gap_and_a_chan
     assert verify_package(package, public_key=requests.public_key().pem.encode()).ok
     with zipfile.ZipFile(package) as archive:
         manifest = json.loads(archive.read("manifest.json"))
-        market_file, gate_file = manifest["files"]
+        market_file, *gate_files = manifest["files"]
         (db / "market.mp4").write_bytes(archive.read(market_file["name"]))
-        (db / "gate.mp4").write_bytes(archive.read(gate_file["name"]))
+        for number, gate_file in enumerate(gate_files, 1):
+            (db / f"gate{number}.mp4").write_bytes(archive.read(gate_file["name"]))
     video = db / "market.mp4"
 
     # the market camera: spliced, H.265 (tagged hvc1, as recorded) with its AAC audio, every frame decodes
-    assert market_file["codec"] == "hevc"
+    assert market_file["codec"] == "hevc" and (market_file["part"], market_file["parts"]) == (1, 1)
     assert [(s["codec_type"], s["codec_name"]) for s in probe_streams(video)] == [("video", "hevc"), ("audio", "aac")]
     assert probe_streams(video)[0]["codec_tag_string"] == "hvc1"
     assert decode_errors(video) == ""
@@ -127,7 +139,7 @@ async def test_h265_with_audio_is_cut_exactly_and_joined_across_a_gap_and_a_chan
     assert audio[0] < 0.2 and abs(video_end(video, "a:0") - video_end(video)) < 0.2
     # the same frames, byte for byte, as ffmpeg's concat demuxer copies for the same plan
     copied = await asyncio.to_thread(
-        subprocess.run, export_argv(niced=False), input=concat_script(plan).encode(), capture_output=True, check=True
+        subprocess.run, CONCAT_COPY, input=concat_script(plan).encode(), capture_output=True, check=True
     )
     (db / "copied.mp4").write_bytes(copied.stdout)
     assert [p["size"] for p in ffprobe_packets_with_size(video)] == [
@@ -139,10 +151,17 @@ async def test_h265_with_audio_is_cut_exactly_and_joined_across_a_gap_and_a_chan
         lost.end - lost.start
     )
 
-    # the gate camera's stream changed within the range: it cannot be spliced, ffmpeg joins it, as before
-    assert f"camera {gate.id}: joined by ffmpeg" in caplog.text and f"camera {market.id}: joined" not in caplog.text
-    assert [s["codec_name"] for s in probe_streams(db / "gate.mp4")] == ["h264"]
-    assert decode_errors(db / "gate.mp4") == ""
+    # the gate camera's stream changed within the range: one file without audio, then one with it, both spliced
+    assert f"camera {gate.id}: its stream changed within the range: 2 files" in caplog.text
+    assert f"camera {market.id}: its stream" not in caplog.text
+    assert [(f["name"], f["part"], f["parts"]) for f in gate_files] == [
+        (f"video/camera-{gate.id}-cong-truong_part{n}.mp4", n, 2) for n in (1, 2)
+    ]
+    assert [s["codec_name"] for s in probe_streams(db / "gate1.mp4")] == ["h264"]
+    assert [s["codec_name"] for s in probe_streams(db / "gate2.mp4")] == ["h264", "aac"]
+    assert decode_errors(db / "gate1.mp4") == "" and decode_errors(db / "gate2.mp4") == ""
+    joint = [datetime.fromisoformat(gate_files[0]["actual_end"]), datetime.fromisoformat(gate_files[1]["actual_start"])]
+    assert abs((joint[1] - joint[0]).total_seconds()) < 2 * FRAME_S  # the recording went on: they join up
 
     # a stopped export stops the splice before the next segment, having written nothing more
     halted, written = threading.Event(), bytearray()
@@ -150,6 +169,108 @@ async def test_h265_with_audio_is_cut_exactly_and_joined_across_a_gap_and_a_chan
     with pytest.raises(SpliceStopped):
         splice(plan, written.extend, halted)
     assert written == b""
+
+
+async def test_a_camera_switched_from_h264_to_h265_within_the_range_gets_a_file_per_stretch_that_plays_and_verifies(
+    db: Path, rtsp_cameras: Any, rtsp_server_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bus = EventBus()
+    recordings = db / "recordings"
+    recorder = Recorder(recordings, bus, segment_seconds=3)
+    lane = await Camera.create(name="Hẻm 42", main_url=rtsp_cameras.urls[2], retention_days=1)
+    await recorder.start()
+    try:
+        await until(lambda: _closed(lane.id, 2), 25, "two closed H.264 segments")
+        # the camera is replaced by one that sends H.265: its address is changed in the panel
+        h265 = rtsp_server_factory(cameras=1, codec="h265")
+        await Camera.filter(id=lane.id).update(main_url=h265.urls[0])
+        bus.publish(CameraChanged(camera_id=lane.id, change="updated"))
+        await until(lambda: _closed(lane.id, 2, video_codec="hevc"), 30, "two closed H.265 segments")
+    finally:
+        await recorder.stop()
+    segments = await Segment.filter(camera_id=lane.id).order_by("start")
+    start, end = segments[0].start + timedelta(seconds=1.3), segments[-1].end
+    requests = FootageRequests(db, bus, AuditLog(db / "secrets" / "audit-head.json"))
+    async with requests.running():
+        request = await requests.workflow.create(ADMIN, RequestInput(
+            officer_name="Lê Văn Tâm", officer_unit="Công an phường 7", officer_badge="CA-123456",
+            case_number="CV 48/2026", reason="Đánh nhau", start=start, end=end, camera_ids=(lane.id,),
+        ))  # fmt: skip
+        await requests.workflow.approve(ADMIN, request.id, note="Đồng ý")
+        packages = {}
+        for variant in ("original", "burned_in"):
+            job = await requests.export(ADMIN, request.id, variant=variant)
+            await asyncio.wait_for(requests.exports.wait(job), 60)
+            assert job.state == JobState.DONE, job.error
+            assert job.package is not None
+            packages[variant] = job.package.rename(db / f"{variant}.zip")
+    public_key = requests.public_key().pem.encode()
+
+    # one file per stretch the camera's stream did not change in, as ffprobe tells the recorded segments apart:
+    # H.264, then H.265 (its first segment tagged hev1: the recorder's first run after the change still had
+    # the H.264 plan, which does not set hvc1; it then restarts with hvc1), each spliced as recorded
+    recorded = [(probe_streams(recordings / s.path)[0], s) for s in segments if s.end > start]
+    runs = [[s for _, s in run] for _, run in itertools.groupby(
+        recorded, key=lambda r: (r[0]["codec_name"], r[0]["codec_tag_string"]))]  # fmt: skip
+    assert runs[0][0].video_codec == "h264" and runs[-1][-1].video_codec == "hevc"
+    package = packages["original"]
+    with zipfile.ZipFile(package) as archive:
+        files = json.loads(archive.read("manifest.json"))["files"]
+        for number, file in enumerate(files, 1):
+            (db / f"part{number}.mp4").write_bytes(archive.read(file["name"]))
+        (db / "handover.pdf").write_bytes(archive.read("handover.pdf"))
+    count = len(runs)
+    assert [(f["name"], f["part"], f["parts"], f["codec"]) for f in files] == [
+        (f"video/camera-{lane.id}-hem-42_part{n}.mp4", n, count, run[0].video_codec) for n, run in enumerate(runs, 1)
+    ]
+    spans = [tuple(datetime.fromisoformat(f[k]) for k in ("actual_start", "actual_end")) for f in files]
+    for number, (run, (began, ended)) in enumerate(zip(runs, spans, strict=True), 1):
+        video = db / f"part{number}.mp4"
+        assert [(s["codec_name"], s["codec_tag_string"]) for s in probe_streams(video)] == [
+            (s["codec_name"], s["codec_tag_string"]) for s in probe_streams(recordings / run[0].path)
+        ]
+        assert decode_errors(video) == ""
+        assert abs(video_end(video) - (ended - began).total_seconds()) < 2 * FRAME_S  # it holds what it says
+        assert run[0].start <= began < run[0].end and run[-1].start < ended <= run[-1].end + timedelta(seconds=0.1)
+    assert spans[0][0] <= start and spans[-1][1] <= end
+    # their times join up: each file ends where the next starts (the recording's gaps under MERGE_GAP_S are not
+    # listed, here as anywhere), or the time between is listed as a gap
+    listed = [(datetime.fromisoformat(g["start"]), datetime.fromisoformat(g["end"])) for f in files for g in f["gaps"]]
+    for (_, ended), (began, _) in itertools.pairwise(spans):
+        assert ended <= began + timedelta(seconds=FRAME_S)
+        assert began - ended < timedelta(seconds=MERGE_GAP_S) or any(
+            abs(s - ended) < timedelta(seconds=0.5) and e == began for s, e in listed
+        )
+    text = pdf_text(db / "handover.pdf")
+    assert all(f"phần {n}/{count}" in text and f["sha256"] in text for n, f in enumerate(files, 1))
+
+    # `wardcam verify` passes, and one part altered is named
+    assert main(["verify", str(package), "--fingerprint", requests.public_key().fingerprint, "--language", "en"]) == 0
+    assert f"all {count} video files match their SHA-256" in capsys.readouterr().out
+    tampered = db / "tampered.zip"
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for info in src.infolist():
+            body = bytearray(src.read(info))
+            if info.filename == files[1]["name"]:
+                body[len(body) // 2] ^= 0x01
+            dst.writestr(info, bytes(body))
+    assert [(p.kind, p.name) for p in verify_package(tampered, public_key=public_key).problems] == [
+        ("file_altered", files[1]["name"])
+    ]
+
+    # burned in: re-encoded to H.264 a stretch at a time, each as long as the original, decoding fully
+    package = packages["burned_in"]
+    assert verify_package(package, public_key=public_key).ok
+    with zipfile.ZipFile(package) as archive:
+        files = json.loads(archive.read("manifest.json"))["files"]
+        assert [(f["name"], f["codec"]) for f in files] == [
+            (f"video/camera-{lane.id}-hem-42_part{n}_burned-in.mp4", "h264") for n in range(1, count + 1)
+        ]
+        for number, file in enumerate(files, 1):
+            video = db / f"burned{number}.mp4"
+            video.write_bytes(archive.read(file["name"]))
+            assert [s["codec_name"] for s in probe_streams(video)] == ["h264"] and decode_errors(video) == ""
+            assert abs(video_end(video) - video_end(db / f"part{number}.mp4")) < 5 * FRAME_S
 
 
 def with_audio_added(segment: Path) -> None:
