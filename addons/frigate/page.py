@@ -42,7 +42,11 @@ async def status_page() -> None:
     ui.label(t("addon.frigate.intro")).classes(design.MUTED)
     ui.label(t("addon.frigate.status_title")).classes(design.H2)
     status_box()
-    ui.timer(2.0, status_box.refresh)
+
+    async def refresh_status() -> None:  # awaited: a refresh left to run later could outlive the page
+        await status_box.refresh()
+
+    ui.timer(2.0, refresh_status)
     ui.label(t("addon.frigate.links_title")).classes(design.H2)
     ui.label(t("addon.frigate.links_help")).classes(design.MUTED)
     links_box()

@@ -9,7 +9,7 @@ from web import design
 
 def stat_card(icon: str, value: str, label: str) -> ui.card:
     """Show one figure."""
-    with ui.card().classes("w-full") as card, ui.row().classes("items-center gap-3 no-wrap"):
+    with ui.card().classes("w-full").props(f"data-stat={icon}") as card, ui.row().classes("items-center gap-3 no-wrap"):
         ui.icon(icon).classes("text-4xl text-primary")
         with ui.column().classes("gap-0"):
             ui.label(value).classes(design.STAT_VALUE)

@@ -207,4 +207,8 @@ async def storage_section() -> None:
     ui.button(t("storage.measure_now"), icon="refresh", on_click=measure_now).props("flat").mark("measure-storage")
     await figures()
     min_free_form(lambda: figures.refresh(fresh=False))  # refresh() would keep the last call's fresh=True
-    ui.timer(60.0, lambda: figures.refresh(fresh=False), immediate=False)
+
+    async def refresh_figures() -> None:  # awaited: a refresh left to run later could outlive the page
+        await figures.refresh(fresh=False)
+
+    ui.timer(60.0, refresh_figures, immediate=False)
