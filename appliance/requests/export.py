@@ -1,16 +1,17 @@
 """The export job: a request's footage, camera by camera, into a signed evidence package.
 
-Jobs wait in a queue and run one at a time. For each camera the range's segments (the playback
-code's plan: the first frame is the keyframe at or before the requested start) are joined without
-re-encoding by splice_export.py, in a thread of the job's own at the lowest CPU and disk priority: each
-segment is read once, its fragments go into the zip in large writes, hashed on the way (one pass, no
-second read for the hash). When the camera's stream changed within the range (codec, picture size,
-audio), one file cannot hold it: the camera gets one file per unchanged stretch (`_part1`, `_part2`
-...), each spliced the same way. The burned-in variant is re-encoded by ffmpeg, also one file per
-stretch (a decoder is opened for one stream; fed another codec it makes no picture), at the lowest
-priority too (`nice -n 19`, and `ionice -c 3` where present), writing fragmented MP4 to a pipe that goes
-straight into the zip. Either way recording never waits for an export. Gaps in the recording are listed
-in the manifest, never hidden.
+Jobs wait in a queue and run one at a time. For each camera the range's segments (the playback code's plan:
+the first frame is the keyframe at or before the requested start) are joined without re-encoding by
+splice_export.py, in a thread of the job's own at the lowest CPU and disk priority: each segment is read
+once, its fragments go into the zip in large writes, hashed on the way (one pass, no second read for the
+hash). When the camera's stream changed within the range (codec, picture size, audio), one file cannot hold
+it: the camera gets one file per unchanged stretch (`_part1`, `_part2` ...), each spliced the same way. The
+burned-in variant is re-encoded by ffmpeg, also one file per stretch (a decoder is opened for one stream;
+fed another codec it makes no picture) and one per run recorded without a gap (ffmpeg leaves gaps out, so a
+drawn clock that ran on over one would fall behind: each file's clock starts at its own first frame's real
+time), at the lowest priority too (`nice -n 19`, and `ionice -c 3` where present), writing fragmented MP4 to
+a pipe that goes straight into the zip. Either way recording never waits for an export. Gaps in the
+recording are listed in the manifest, never hidden.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from appliance.db.models.cameras import Camera
 from appliance.db.models.requests import FootageRequest
 from appliance.playback.clip import ClipEmpty, plan_clip
 from appliance.playback.ffmpeg import FFMPEG, Entry, concat_script
-from appliance.playback.ranges import recordings
+from appliance.playback.ranges import MERGE_GAP_S, recordings
 from appliance.process import die_with_parent
 
 from .errors import ExportFailed
@@ -110,10 +111,11 @@ def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str
     """Return the argv that re-encodes a concat script's files with the camera's name (read from name_file)
     and the wall-clock date and time of each frame drawn in, as fragmented MP4 to stdout, at low priority.
 
-    The clock is the first frame's wall-clock time (to the second) plus each frame's time in the file.
+    The clock is the first frame's wall-clock time (to the microsecond) plus each frame's time in the file,
+    which runs on without a break: the file must hold footage recorded without a gap (see `recorded_runs`).
     """
     clock = (
-        "%{pts" + 3 * "\\" + ":localtime" + 3 * "\\" + f":{round(first_frame_epoch)}}}"
+        "%{pts" + 3 * "\\" + ":localtime" + 3 * "\\" + f":{first_frame_epoch:.6f}}}"
     )  # the graph, then the option, unescape once each
     graph = (f"drawtext=fontfile={FONT}:textfile={name_file}:x=12:y=12:{BURNED_STYLE},"
              f"drawtext=fontfile={FONT}:text={clock}:x=12:y=h-th-12:{BURNED_STYLE}")  # fmt: skip
@@ -122,6 +124,21 @@ def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str
             "-map", "0:v:0", "-map", "0:a:0?", "-vf", graph, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
             "-pix_fmt", "yuv420p", "-threads", "1", "-c:a", "aac",
             "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
+
+
+def recorded_runs(entries: list[Entry], gap_s: float = MERGE_GAP_S) -> list[list[Entry]]:
+    """Split entries where the recording has a gap (the index's definition: the next segment starts gap_s or
+    more after the previous one ends; a segment that could not be read leaves one too).
+
+    ffmpeg joins files with the gaps left out, so a burned-in clock that ran on over one would fall behind.
+    """
+    runs: list[list[Entry]] = []
+    for entry in entries:
+        if runs and (entry.segment.start - runs[-1][-1].segment.end).total_seconds() < gap_s:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
 
 
 def file_name(camera: Camera) -> str:
@@ -291,6 +308,13 @@ class ExportQueue:
             runs = await asyncio.to_thread(stretches, entries)
         except MalformedStream as exc:
             raise ExportFailed(detail=f"camera {camera_id}: {exc}") from exc
+        if len(runs) > 1:
+            log.info("camera %d: its stream changed within the range: %d files", camera_id, len(runs))
+        if burned:  # the drawn clock cannot jump a gap: a file per run recorded without one, its own clock start
+            changed = len(runs)
+            runs = [recorded for run in runs for recorded in recorded_runs(run)]
+            if len(runs) > changed:
+                log.info("camera %d: its recording has gaps: %d burned-in files", camera_id, len(runs))
         plans: list[tuple[PackedFile, list[Entry]]] = []
         begins: list[datetime] = []
         for part, run in enumerate(runs, 1):
@@ -307,8 +331,6 @@ class ExportQueue:
         edges = [start, *begins[1:], end]
         for (packed, _), low, high in zip(plans, edges, edges[1:], strict=False):
             packed.gaps = [(max(s, low), min(e, high)) for s, e in gaps if min(e, high) > max(s, low)]
-        if len(runs) > 1:
-            log.info("camera %d: its stream changed within the range: %d files", camera_id, len(runs))
         return plans
 
     async def _export(self, job: ExportJob) -> None:

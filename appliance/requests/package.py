@@ -4,8 +4,9 @@ Video goes straight into the zip (stored, not compressed: video does not shrink)
 time or streamed from ffmpeg, and is hashed on the way, so every byte is written and hashed once.
 manifest.json names the appliance, the request and, for every file, its camera, requested and actual
 start and end, gaps, SHA-256, size and codec. A camera whose stream changed within the range (codec,
-picture size, audio) has one file per unchanged stretch: each file says which part it is (`part`, from 1)
-of how many (`parts`), and lists the gaps from where it starts to where the next part starts.
+picture size, audio) has one file per unchanged stretch, and a burned-in export one per run recorded
+without a gap too: each file says which part it is (`part`, from 1) of how many (`parts`), and lists the
+gaps from where it starts to where the next part starts.
 `manifest.sig` is JSON: the Ed25519 signature (base64) of manifest.json's exact bytes, with the manifest's
 SHA-256 and the key's fingerprint, so that `wardcam verify` can tell which of the three files was altered.
 """
