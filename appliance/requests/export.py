@@ -36,7 +36,7 @@ from appliance.db.models.cameras import Camera
 from appliance.db.models.requests import FootageRequest
 from appliance.playback.clip import ClipEmpty, plan_clip
 from appliance.playback.ffmpeg import FFMPEG, Entry, concat_script
-from appliance.playback.ranges import MERGE_GAP_S, recordings
+from appliance.playback.ranges import MERGE_GAP_S
 from appliance.process import die_with_parent
 
 from .errors import ExportFailed
@@ -124,6 +124,25 @@ def burned_in_argv(name_file: Path, first_frame_epoch: float, ffmpeg_binary: str
             "-map", "0:v:0", "-map", "0:a:0?", "-vf", graph, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
             "-pix_fmt", "yuv420p", "-threads", "1", "-c:a", "aac",
             "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
+
+
+def uncovered(entries: list[Entry], start: datetime, end: datetime,
+              gap_s: float = MERGE_GAP_S) -> list[tuple[datetime, datetime]]:  # fmt: skip
+    """Return the stretches of [start, end] that no exported file covers, gap_s or longer.
+
+    These are the index's gaps and also the segments it lists whose files could not be read (missing,
+    damaged): the manifest must show every stretch the package does not hold, whatever the reason.
+    """
+    gaps: list[tuple[datetime, datetime]] = []
+    at = start
+    for entry in sorted(entries, key=lambda e: e.segment.start):
+        begins = entry.segment.start + timedelta(seconds=entry.skipped_s)
+        if (begins - at).total_seconds() >= gap_s:
+            gaps.append((at, min(begins, end)))
+        at = max(at, begins + timedelta(seconds=entry.duration_s))
+    if (end - at).total_seconds() >= gap_s:
+        gaps.append((at, end))
+    return gaps
 
 
 def recorded_runs(entries: list[Entry], gap_s: float = MERGE_GAP_S) -> list[list[Entry]]:
@@ -301,7 +320,7 @@ class ExportQueue:
             entries = await plan_clip(camera_id, start, end, self.recordings_dir, max_s=10**9)
         except ClipEmpty:
             entries = []
-        gaps = [(g.start, g.end) for g in (await recordings(camera_id, start, end)).gaps]
+        gaps = uncovered(entries, start, end)  # what the files do not hold, listed or unreadable
         if not entries:  # nothing recorded: no file, the whole range a gap
             return [(PackedFile("", camera_id, camera_name, start, end, gaps=gaps, parts=0), [])]
         try:
