@@ -1,8 +1,9 @@
 """The handover record (biên bản bàn giao dữ liệu) of an evidence package, as a PDF in Vietnamese.
 
 It holds the request's details, every file of the package with its SHA-256 (a camera whose stream
-changed within the range has several, each marked "phần 1/2" ...), the gaps in the recording, the
-appliance id and the fingerprint of the key that signs the manifest, and places for both parties to sign.
+changed within the range, or a burned-in camera with a gap, has several, each marked "phần 1/2" ...),
+the gaps in the recording, the appliance id and the fingerprint of the key that signs the manifest, and
+places for both parties to sign.
 Vietnamese needs a font with its diacritics: DejaVu Sans (Debian's fonts-dejavu-core, which `make deps`
 and the image install) is embedded in the PDF.
 """
@@ -122,7 +123,7 @@ def render_handover(facts: HandoverFacts, files: list[PackedFile]) -> bytes:
         if not f.name:
             line(f"{number}. Camera {f.camera_name or f.camera_id}: không có bản ghi trong khoảng thời gian này.", 9)
             continue
-        part = f" · phần {f.part}/{f.parts}" if f.parts > 1 else ""  # its stream changed: one file per stretch
+        part = f" · phần {f.part}/{f.parts}" if f.parts > 1 else ""  # its stream changed, or a burned-in gap
         size = f"{f.size:,}".replace(",", ".")
         line(f"{number}. {f.name} · camera {f.camera_name or f.camera_id}{part} · {size} byte", 9, True)
         began = _when(f.actual_start.isoformat() if f.actual_start else None)
