@@ -43,8 +43,11 @@ async def status_page() -> None:
     ui.label(t("addon.frigate.status_title")).classes(design.H2)
     status_box()
 
+    page = ui.context.client  # held here, so a timer tick during the page's removal sees it deleted
+
     async def refresh_status() -> None:  # awaited: a refresh left to run later could outlive the page
-        await status_box.refresh()
+        if not page.is_deleted:
+            await status_box.refresh()
 
     ui.timer(2.0, refresh_status)
     ui.label(t("addon.frigate.links_title")).classes(design.H2)

@@ -208,7 +208,10 @@ async def storage_section() -> None:
     await figures()
     min_free_form(lambda: figures.refresh(fresh=False))  # refresh() would keep the last call's fresh=True
 
+    page = ui.context.client  # held here, so a timer tick during the page's removal sees it deleted
+
     async def refresh_figures() -> None:  # awaited: a refresh left to run later could outlive the page
-        await figures.refresh(fresh=False)
+        if not page.is_deleted:
+            await figures.refresh(fresh=False)
 
     ui.timer(60.0, refresh_figures, immediate=False)
