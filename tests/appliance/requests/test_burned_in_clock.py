@@ -3,7 +3,6 @@ footage before the gap ran on to (ffmpeg joins files with the gaps left out)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import zipfile
@@ -18,11 +17,10 @@ from appliance.db.models.recordings import Segment
 from appliance.playback.clip import plan_clip
 from appliance.recorder.manager import Recorder
 from appliance.requests import FootageRequests
-from appliance.requests.export import JobState, burned_in_argv
+from appliance.requests.export import burned_in_argv
 from appliance.requests.verify import verify_package
-from appliance.requests.workflow import RequestInput
 from tests.appliance.playback.support import decode_errors, ffprobe_packets
-from tests.appliance.requests.support import ADMIN
+from tests.appliance.requests.support import approved_request, exported
 from tests.harness.waiting import until
 
 FRAME_S = 0.1  # the synthetic cameras send 10 frames a second
@@ -71,18 +69,11 @@ async def test_after_a_gap_the_burned_in_clock_shows_when_the_footage_was_really
     start, end = segments[0].start + timedelta(seconds=0.3), segments[-1].end
     requests = FootageRequests(db, bus, AuditLog(db / "secrets" / "audit-head.json"))
     async with requests.running():
-        request = await requests.workflow.create(ADMIN, RequestInput(
-            officer_name="Lê Văn Tâm", officer_unit="Công an phường 7", officer_badge="CA-123456",
-            case_number="CV 49/2026", reason="Trộm xe", start=start, end=end, camera_ids=(corner.id,),
-        ))  # fmt: skip
-        await requests.workflow.approve(ADMIN, request.id, note="Đồng ý")
+        request = await approved_request(requests, (corner.id,), start, end, case_number="CV 49/2026",
+                                         reason="Trộm xe")  # fmt: skip
         manifests = {}
         for variant in ("original", "burned_in"):
-            job = await requests.export(ADMIN, request.id, variant=variant)
-            await asyncio.wait_for(requests.exports.wait(job), 60)
-            assert job.state == JobState.DONE, job.error
-            assert job.package is not None
-            package = job.package.rename(db / f"{variant}.zip")
+            package = await exported(requests, request.id, variant, db / f"{variant}.zip")
             assert verify_package(package, public_key=requests.public_key().pem.encode()).ok
             with zipfile.ZipFile(package) as archive:
                 manifests[variant] = json.loads(archive.read("manifest.json"))

@@ -33,7 +33,7 @@ from appliance.requests.splice_export import SpliceStopped, in_own_thread, splic
 from appliance.requests.verify import verify_package
 from appliance.requests.workflow import RequestInput
 from tests.appliance.playback.support import decode_errors, ffprobe_packets
-from tests.appliance.requests.support import ADMIN
+from tests.appliance.requests.support import ADMIN, approved_request, exported
 from tests.harness.waiting import until
 
 GOP_S = 2.0  # the synthetic cameras send a keyframe every 2 s
@@ -192,18 +192,10 @@ async def test_a_camera_switched_from_h264_to_h265_within_the_range_gets_a_file_
     start, end = segments[0].start + timedelta(seconds=1.3), segments[-1].end
     requests = FootageRequests(db, bus, AuditLog(db / "secrets" / "audit-head.json"))
     async with requests.running():
-        request = await requests.workflow.create(ADMIN, RequestInput(
-            officer_name="Lê Văn Tâm", officer_unit="Công an phường 7", officer_badge="CA-123456",
-            case_number="CV 48/2026", reason="Đánh nhau", start=start, end=end, camera_ids=(lane.id,),
-        ))  # fmt: skip
-        await requests.workflow.approve(ADMIN, request.id, note="Đồng ý")
-        packages = {}
-        for variant in ("original", "burned_in"):
-            job = await requests.export(ADMIN, request.id, variant=variant)
-            await asyncio.wait_for(requests.exports.wait(job), 60)
-            assert job.state == JobState.DONE, job.error
-            assert job.package is not None
-            packages[variant] = job.package.rename(db / f"{variant}.zip")
+        request = await approved_request(requests, (lane.id,), start, end, case_number="CV 48/2026",
+                                         reason="Đánh nhau")  # fmt: skip
+        packages = {variant: await exported(requests, request.id, variant, db / f"{variant}.zip")
+                    for variant in ("original", "burned_in")}  # fmt: skip
     public_key = requests.public_key().pem.encode()
 
     # one file per stretch the camera's stream did not change in, as ffprobe tells the recorded segments apart:
