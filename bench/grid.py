@@ -23,11 +23,17 @@ Everything else (the details below, and whether the targets are met) goes to std
 one "details: {...}" line. The camera server's CPU is measured apart (rtsp_server_cpu_pct in the
 details); Chromium's is not counted (it is the screen, not the appliance).
 
-tile_fps says how many pictures a second each tile really showed. Chromium decodes the keyframes
-(about half a core per page of 62 tiles, measured), so on a 2-core machine that also runs the cameras
-and the appliance, three pages fall behind one picture a second; the appliance then sends fewer
-pictures and does less work, so grid_cpu_pct_at_1fps_estimate scales the Python share up to one
-picture a second per tile (ffmpeg's share does not depend on it).
+tile_fps says how many pictures a second each tile really showed, counted by the pages; "ok" needs
+at least TILE_FPS_MIN besides the two targets, as the issue measures the grid "at about 1 fps".
+Chromium decodes the keyframes (about half a core per page of 62 tiles, measured), so on a 2-core
+machine that also runs the cameras and the appliance, three pages fall behind one picture a second
+(0.14 to 0.33 measured); the appliance then sends fewer pictures and does less work, so
+grid_cpu_pct_at_1fps_estimate scales the Python share up to one picture a second per tile (ffmpeg's
+share does not depend on it). Sending JPEGs made on the appliance instead (every tile from a frame
+source 320 wide) is cheap for the pages, but its 62 ffmpegs used 50 % of a core (0.8 % each, measured
+per process during the run: decoding a keyframe of this clip takes 5 ms), above the 30 % target
+alone; and that run did not finish: with three pages, the cameras and another test run on the same
+2 cores, the recordings stalled and were restarted (docs/architecture.md, the grid).
 """
 
 from __future__ import annotations
@@ -68,7 +74,9 @@ VIEWPORT = {"width": 1920, "height": 1080}
 RECORDING_TIMEOUT_S = 180.0
 FRAMES_TIMEOUT_S = 60.0
 SETTLE_S = 10.0
+GOTO_TIMEOUT_S = 90.0  # a page opened while the grid's ffmpegs start on a loaded machine can take a while
 TARGETS = {"grid_cpu_pct": 30.0, "first_paint_s": 2.0}
+TILE_FPS_MIN = 0.9  # "about 1 fps": the clip has a keyframe a second
 OUTPUT_KEYS = tuple(TARGETS)  # what stdout carries, as the issue names them
 
 
@@ -145,7 +153,7 @@ async def open_pages(server: RunningAppliance, count: int, cameras: int, pw: Any
         context = await browser.new_context(viewport=VIEWPORT, locale="vi-VN")
         await context.add_cookies([{"name": "wardcam_session", "value": cookie, "url": server.url}])
         page = await context.new_page()
-        await page.goto(server.url + "/", wait_until="commit")
+        await page.goto(server.url + "/", wait_until="commit", timeout=GOTO_TIMEOUT_S * 1000)
         laid_out = await page.wait_for_function(
             f"""() => {{
                 const tiles = document.querySelectorAll('[data-live-tile]');
@@ -249,8 +257,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(35)  # the frame sources stop 30 s after the last page closed
                 result["grid_ffmpegs_after_close"] = sum(live_ffmpegs(server.process.pid).values())
             worst = max(result["grid_cpu_pct"], result["grid_cpu_pct_at_1fps_estimate"])
-            result["ok"] = worst <= TARGETS["grid_cpu_pct"] and first_paint <= TARGETS["first_paint_s"]
+            result["ok"] = (  # the issue's figures count only with every tile at about a picture a second
+                worst <= TARGETS["grid_cpu_pct"] and first_paint <= TARGETS["first_paint_s"] and fps >= TILE_FPS_MIN
+            )
             return result
+        except BaseException:
+            with contextlib.suppress(OSError):  # what the appliance said, before the directory goes
+                log.error("appliance log, the end:\n%s", (work / "appliance.log").read_text(errors="replace")[-4000:])
+            raise
         finally:
             if server is not None:
                 server.stop()

@@ -1,14 +1,19 @@
 """The latest frame of a camera, for the live grid: one ffmpeg per camera decodes only its keyframes.
 
 Decoding every frame of 62 cameras would cost cores; decoding only keyframes (`-skip_frame nokey`)
-costs about a third of a percent of one core per 640x360 sub stream (measured with ffmpeg 5.1), because
-the decoder skips everything else and no frame-rate filter runs. The price: a frame comes as often as
-the camera sends a keyframe. Cameras set to a keyframe every 1 s (the usual "I-frame interval" equal to
-the frame rate) give one frame a second; a camera with a 4 s interval gives one every 4 s.
+skips everything else, and no frame-rate filter runs. The price: a frame comes as often as the camera
+sends a keyframe. Cameras set to a keyframe every 1 s (the usual "I-frame interval" equal to the frame
+rate) give one frame a second; a camera with a 4 s interval gives one every 4 s.
 
-Each keyframe is scaled down to at most 640 pixels wide and written as a JPEG to stdout (image2pipe),
-where read_jpegs() cuts the stream at each JPEG's end-of-image marker, found by walking the JPEG's
-segments (so that a table holding the bytes FF D9 cannot cut a frame short).
+Measured with ffmpeg 5.1 on a 640x360 512 kbit/s sub stream with a keyframe a second (bench/grid.py's
+clip): the RTSP connection costs about 0.18 % of one core, decoding the keyframe about 5 ms (0.5 %; a
+keyframe is a third of the bit rate, and its entropy decoding is most of the work; `-skip_loop_filter
+all` saved 3 %), and scaling it and encoding the JPEG 2.9 ms at 640 pixels wide (1.4 ms at 320): about
+0.85 % of a core a camera at 320 wide, half a core for 62 (see docs/architecture.md, the grid).
+
+Each keyframe is scaled down and written as a JPEG to stdout (image2pipe), where JpegSplitter cuts the
+stream at each JPEG's end-of-image marker, found by walking the JPEG's segments (so that a table
+holding the bytes FF D9 cannot cut a frame short).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from appliance.live.worker import READ_CHUNK, STALL_S, LiveState, StreamsProvide
 log = logging.getLogger(__name__)
 
 FRAME_WIDTH = 640
-JPEG_QUALITY = 5  # ffmpeg's -q:v for mjpeg, 2 (best) .. 31; 5 keeps a 640x360 frame near 25 KB
+JPEG_QUALITY = 5  # ffmpeg's -q:v for mjpeg, 2 (best) .. 31; 5 keeps a 640x360 frame near 20 KB
 MAX_JPEG = 8 * 1024 * 1024
 
 FrameListener = Callable[["Frame"], None]
