@@ -37,24 +37,42 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M:%S %d/%m/%Y") if moment else "—"
 
 
+class Parts:
+    """The refreshable parts of one open page.
+
+    Refreshables of the page's own: a module-level one refreshes every page that ever drew it, open or
+    gone (a timer on one page then failed on a page the simulated user had left).
+    """
+
+    @ui.refreshable_method
+    def status_box(self) -> None:
+        draw_status(self)
+
+    @ui.refreshable_method
+    def links_box(self) -> None:
+        draw_links(self)
+
+    @ui.refreshable_method
+    async def config_box(self) -> None:
+        await draw_config()
+
+
 async def status_page() -> None:
     """Draw the page: status, camera links, Frigate config."""
+    parts = Parts()
     ui.label(t("addon.frigate.intro")).classes(design.MUTED)
     ui.label(t("addon.frigate.status_title")).classes(design.H2)
-    status_box()
-
-    page = ui.context.client  # held here, so a timer tick during the page's removal sees it deleted
+    parts.status_box()
 
     async def refresh_status() -> None:  # awaited: a refresh left to run later could outlive the page
-        if not page.is_deleted:
-            await status_box.refresh()
+        await parts.status_box.refresh()
 
     ui.timer(2.0, refresh_status)
     ui.label(t("addon.frigate.links_title")).classes(design.H2)
     ui.label(t("addon.frigate.links_help")).classes(design.MUTED)
-    links_box()
+    parts.links_box()
     ui.label(t("addon.frigate.config_title")).classes(design.H2)
-    await config_box()
+    await parts.config_box()
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -79,8 +97,7 @@ def api_text(rt: frigate.Runtime) -> str:
     return t("addon.frigate.api.failed", at=when(api.at), problem=t(api.error_key, **api.error_params))
 
 
-@ui.refreshable
-def status_box() -> None:
+def draw_status(parts: Parts) -> None:
     """Draw Frigate's availability, the last API contact, the MQTT connection and the counters."""
     rt = frigate.runtime
     if rt is None:
@@ -97,12 +114,12 @@ def status_box() -> None:
         ui.label(t("addon.frigate.counters", received=state.events_received, stored=state.events_stored,
                    malformed=state.malformed, snapshots=snapshots.kept if snapshots else 0,
                    reviews=state.reviews_received)).classes(design.MUTED).mark("frigate-counters")  # fmt: skip
-        ui.button(t("addon.frigate.check_now"), icon="refresh", on_click=check_now).props("outline dense").mark(
-            "frigate-check"
-        )
+        ui.button(t("addon.frigate.check_now"), icon="refresh", on_click=lambda: check_now(parts)).props(
+            "outline dense"
+        ).mark("frigate-check")
 
 
-async def check_now() -> None:
+async def check_now(parts: Parts) -> None:
     """Ask Frigate's API now and show the outcome."""
     if await acting(Permission.MANAGE_ADDONS) is None or frigate.runtime is None:
         return
@@ -112,15 +129,14 @@ async def check_now() -> None:
                     cameras=len(contact.cameras)), type="positive")  # fmt: skip
     else:
         ui.notify(t(contact.error_key, **contact.error_params), type="negative")
-    status_box.refresh()
-    links_box.refresh()
+    await parts.status_box.refresh()
+    await parts.links_box.refresh()
 
 
 # --- camera links -------------------------------------------------------------------------------
 
 
-@ui.refreshable
-def links_box() -> None:
+def draw_links(parts: Parts) -> None:
     """Draw one row per Frigate camera: the WardCam camera it is, how it was found, and its health."""
     rt = frigate.runtime
     if rt is None:
@@ -163,8 +179,8 @@ def links_box() -> None:
             ui.notify(t(exc.key, **exc.params), type="negative")
             return
         ui.notify(t("addon.frigate.links_saved"), type="positive")
-        links_box.refresh()
-        config_box.refresh()
+        await parts.links_box.refresh()
+        await parts.config_box.refresh()
 
     ui.button(t("addon.frigate.links_save"), icon="save", on_click=save).mark("frigate-links-save")
 
@@ -182,8 +198,7 @@ def health_text(rt: frigate.Runtime, name: str) -> str:
 # --- the Frigate config -------------------------------------------------------------------------
 
 
-@ui.refreshable
-async def config_box() -> None:
+async def draw_config() -> None:
     """Draw the generated config (placeholders for passwords), what Frigate needs besides, and the actions."""
     rt = frigate.runtime
     if rt is None:
