@@ -196,12 +196,14 @@ async def test_a_caught_up_stream_waits_for_the_next_segment_and_plays_it(footag
 
 
 async def test_a_client_that_stops_reading_stops_ffmpeg(footage: Footage, tmp_path: Path) -> None:
+    others = {p.pid for p in ffmpeg_children()}  # another test's ffmpeg on this pytest worker is not ours
     stream = PlaybackStream(footage.camera.id, footage.segments[0].start, footage.dir, first_batch=1, batch=1)
     chunks = stream.chunks()
     await chunks.__anext__()
-    assert len(ffmpeg_children()) == 1
+    ours = [p for p in ffmpeg_children() if p.pid not in others]
+    assert len(ours) == 1
     await chunks.aclose()  # what the server does when the browser goes away
-    assert ffmpeg_children() == []
+    assert not ours[0].is_running() or ours[0].status() == "zombie"
     assert stream.done
 
 
