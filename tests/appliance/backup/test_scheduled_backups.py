@@ -66,7 +66,7 @@ async def test_scheduled_backups_are_encrypted_pruned_and_a_failure_is_published
 
     failures: list[BackupFailed] = []
     backups.bus.subscribe(BackupFailed, failures.append)
-    second_disk.rename(second_disk.with_name("unplugged"))
+    second_disk.rename(second_disk.with_name(second_disk.name + "-unplugged"))
     result = await backups.run_scheduled()
     await backups.bus.drain()
     assert not result.ok and result.error == "backup.schedule.target_missing"

@@ -95,7 +95,7 @@ async def test_a_scheduled_backup_that_fails_tells_the_technicians_why(
     await world.bus.drain()
     assert technicians.received == []  # a good night says nothing
 
-    backup_disk.rename(backup_disk.with_name("unplugged"))  # somebody unplugged the USB disk
+    backup_disk.rename(backup_disk.with_name(backup_disk.name + "-unplugged"))  # somebody unplugged the USB disk
     assert not (await backups.run_scheduled()).ok
     await until(lambda: len(technicians.received) == 1, 5, "the backup notification")
     message = technicians.received[0].body

@@ -223,9 +223,14 @@ class ServedAppliance:
             )
 
     def _stop(self) -> None:
+        """Stop WardCam as systemd does: SIGTERM, then SIGKILL after a while (TimeoutStopSec)."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            self.process.wait(timeout=30)
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
         self.process = None
 
     def answers(self, version: str) -> bool:
