@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui import ui
 
 from appliance.addons.manager import Addon, AddonStatus, OptionsInvalid
@@ -32,20 +34,28 @@ def addons_page() -> None:
         if context.appliance().settings.safe_mode:
             ui.label(t("addons.safe_mode")).classes("text-warning font-semibold")
         ui.label(t("addons.intro")).classes(design.MUTED)
-        addon_list()
+        AddonList().draw()
 
 
-@ui.refreshable
-def addon_list() -> None:
-    """Draw one card per add-on."""
+class AddonList:
+    """The page's list, refreshed on this page only (a module-level refreshable redraws every page that
+    ever drew it, open or gone)."""
+
+    @ui.refreshable_method
+    def draw(self) -> None:
+        addon_list(self.draw.refresh)
+
+
+def addon_list(changed: Callable[[], object]) -> None:
+    """Draw one card per add-on; `changed` redraws the list."""
     addons = sorted(context.appliance().addons.addons.values(), key=lambda a: a.name)
     if not addons:
         ui.label(t("addons.none")).classes(design.MUTED)
     for addon in addons:
-        addon_card(addon)
+        addon_card(addon, changed)
 
 
-def addon_card(addon: Addon) -> None:
+def addon_card(addon: Addon, changed: Callable[[], object]) -> None:
     """Draw one add-on: what it is, its state, its error, and its controls."""
     manifest = addon.manifest
     with ui.card().classes("w-full").props(f"data-addon={addon.name}"), ui.row().classes("w-full items-start gap-3"):
@@ -70,15 +80,15 @@ def addon_card(addon: Addon) -> None:
         if manifest is not None:
             with ui.column().classes("items-end gap-1"):
                 switch = ui.switch(t("addons.enabled"), value=addon.status == AddonStatus.RUNNING)
-                switch.on_value_change(lambda e, a=addon: toggle(a, bool(e.value)))
+                switch.on_value_change(lambda e, a=addon: toggle(a, bool(e.value), changed))
                 switch.mark(f"enable-{addon.name}")
                 if manifest.options.model_fields:
-                    ui.button(t("addons.options"), icon="tune", on_click=lambda a=addon: options_dialog(a)).props(
-                        "flat"
-                    ).mark(f"options-{addon.name}")
+                    ui.button(
+                        t("addons.options"), icon="tune", on_click=lambda a=addon: options_dialog(a, changed)
+                    ).props("flat").mark(f"options-{addon.name}")
 
 
-async def toggle(addon: Addon, enable: bool) -> None:
+async def toggle(addon: Addon, enable: bool, changed: Callable[[], object]) -> None:
     """Enable or disable an add-on now."""
     who = await acting(Permission.MANAGE_ADDONS)
     if who is None:
@@ -96,10 +106,10 @@ async def toggle(addon: Addon, enable: bool) -> None:
             ui.notify(t("addons.failed_to_start", error=addon.error), type="negative")
         else:
             ui.notify(t("addons.now_running" if addon.running else "addons.now_stopped"), type="positive")
-    addon_list.refresh()
+    changed()
 
 
-async def options_dialog(addon: Addon) -> None:
+async def options_dialog(addon: Addon, changed: Callable[[], object]) -> None:
     """Show the generated options form, and save it with per-field errors."""
     assert addon.manifest is not None
     form = OptionsForm(addon.manifest.options, addon.options or addon.manifest.options())
@@ -120,7 +130,7 @@ async def options_dialog(addon: Addon) -> None:
             form.show_errors({})
             ui.notify(t("addons.options_saved"), type="positive")
             dialog.close()
-            addon_list.refresh()
+            changed()
 
         with ui.row().classes("w-full justify-end"):
             ui.button(t("action.cancel"), on_click=dialog.close).props("flat")

@@ -28,26 +28,39 @@ def _fmt(dt: object) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if hasattr(dt, "strftime") else "—"
 
 
+class Lists:
+    """The page's two lists, refreshed on this page only (a module-level refreshable redraws every page
+    that ever drew it, open or gone)."""
+
+    @ui.refreshable_method
+    async def users(self) -> None:
+        await user_list(self.users.refresh)
+
+    @ui.refreshable_method
+    async def tokens(self) -> None:
+        await token_list(self.tokens.refresh)
+
+
 @page("/users", Permission.MANAGE_USERS)
 async def users_page() -> None:
     """Show every user and every API token."""
+    lists = Lists()
     with frame("nav.users"):
         with ui.row().classes("w-full gap-2"):
-            ui.button(t("users.add"), icon="person_add", on_click=lambda: add_dialog(user_list.refresh)).props(
+            ui.button(t("users.add"), icon="person_add", on_click=lambda: add_dialog(lists.users.refresh)).props(
                 "data-test=add-user"
             )
-        await user_list()
+        await lists.users()
         ui.label(t("tokens.title")).classes(design.H2)
         ui.label(t("tokens.intro")).classes(design.MUTED)
-        ui.button(t("tokens.create"), icon="key", on_click=lambda: token_dialog(token_list.refresh)).props(
+        ui.button(t("tokens.create"), icon="key", on_click=lambda: token_dialog(lists.tokens.refresh)).props(
             "outline data-test=create-token"
         )
-        await token_list()
+        await lists.tokens()
 
 
-@ui.refreshable
-async def user_list() -> None:
-    """List the users as cards, each with its actions."""
+async def user_list(changed: Callable[[], object]) -> None:
+    """List the users as cards, each with its actions; `changed` redraws the list."""
     with ui.column().classes("w-full gap-2"):
         for user in await User.all():
             with (
@@ -64,7 +77,7 @@ async def user_list() -> None:
                     ui.label(t("users.last_login", when=_fmt(user.last_login_at))).classes(design.MUTED)
                 if not user.is_active:
                     ui.badge(t("users.disabled"), color="grey-6")
-                ui.button(icon="edit", on_click=lambda u=user: edit_dialog(u, user_list.refresh)).props(
+                ui.button(icon="edit", on_click=lambda u=user: edit_dialog(u, changed)).props(
                     f"flat round aria-label={t('users.edit')}"
                 ).mark(f"edit-{user.username}")
                 ui.button(icon="lock_reset", on_click=lambda u=user: password_dialog(u)).props(
@@ -187,9 +200,8 @@ def password_dialog(user: User) -> None:
     dialog.open()
 
 
-@ui.refreshable
-async def token_list() -> None:
-    """List the API tokens that are not revoked."""
+async def token_list(changed: Callable[[], object]) -> None:
+    """List the API tokens that are not revoked; `changed` redraws the list."""
     tokens = await ApiToken.filter(revoked_at=None).prefetch_related("user").order_by("-created_at")
     if not tokens:
         ui.label(t("tokens.none")).classes(design.MUTED)
@@ -206,10 +218,12 @@ async def token_list() -> None:
                         used=_fmt(token.last_used_at),
                     )
                 ).classes(design.MUTED)
-            ui.button(t("tokens.revoke"), on_click=lambda tok=token: revoke(tok.id)).props("flat color=negative")
+            ui.button(t("tokens.revoke"), on_click=lambda tok=token: revoke(tok.id, changed)).props(
+                "flat color=negative"
+            )
 
 
-async def revoke(token_id: int) -> None:
+async def revoke(token_id: int, changed: Callable[[], object]) -> None:
     """Revoke one token."""
     who = await acting(Permission.MANAGE_USERS)
     if who is None:
@@ -219,7 +233,7 @@ async def revoke(token_id: int) -> None:
             "token.revoked", who=who, object_type="api_token", object_id=token_id, ip=client_ip()
         )
         ui.notify(t("tokens.revoked"), type="positive")
-    token_list.refresh()
+    changed()
 
 
 async def token_dialog(done: Callable[[], Awaitable[None] | None]) -> None:
