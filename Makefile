@@ -8,7 +8,7 @@ STAMPS := .stamps
 APT_RUNTIME := ffmpeg mosquitto mosquitto-clients python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad \
 	fonts-dejavu-core
-APT_TEST := chromium postgresql poppler-utils
+APT_TEST := chromium postgresql poppler-utils nftables
 PY_DIRS := appliance addons web tests bench tools
 # Four pytest-xdist workers on two cores: most tests wait (for ffmpeg, a camera, a browser) rather than compute.
 # Modules sharing a module-scoped fixture go whole to one worker (tests/conftest.py, --dist loadgroup).
