@@ -68,24 +68,14 @@ class Appliance:
 
                 self.demo_camera_urls = await start_demo(stack, s)
             await self.storage.load_settings()  # the disk guard's minimum, before the first retention pass
-            await self.recorder.start()
-            stack.push_async_callback(self.recorder.stop)
-            await self.live.start()
-            stack.push_async_callback(self.live.stop)
-            await self.detections.start()  # before MQTT and the add-ons, which report detections
-            stack.push_async_callback(self.detections.stop)
-            await self.mqtt.start()  # before the add-ons, which subscribe through it
-            stack.push_async_callback(self.mqtt.stop)
-            await self.notify.start()  # before the add-ons: it follows their Apprise plugins as they start
-            stack.push_async_callback(self.notify.stop)
+            if not s.trial:  # the updater's trial start (serve --trial): database and pages, no device reached
+                await self._start_devices(stack)
             self.requests = await stack.enter_async_context(FootageRequests(s.data_dir, self.bus, self.audit).running())
-            await self.addons.start()
-            stack.push_async_callback(self.addons.stop)
-            stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
-            stack.push_async_callback(self._cancel, asyncio.create_task(self.storage.run_sampler()))
             self.backups = Backups(s, self.audit, self.bus)
-            stack.push_async_callback(self._cancel, asyncio.create_task(self.backups.run()))
             self.updates = Updates(s, self.audit)  # audits what the updater did (wardcam-update.service)
+            if not s.trial:
+                await self._start_addons_and_watchers(stack)
+            stack.push_async_callback(self._cancel, asyncio.create_task(self._housekeeping()))
             stack.push_async_callback(self._cancel, asyncio.create_task(self.updates.watch()))
             self._stack = stack.pop_all()
         heap.settle()  # what start-up made lives as long as the process: keep the collector off it
@@ -95,8 +85,28 @@ class Appliance:
             __version__,
             s.data_dir,
             s.db_backend,
-            ", demo" if s.demo else "",
+            ", demo" if s.demo else ", trial" if s.trial else "",
         )
+
+    async def _start_devices(self, stack: AsyncExitStack) -> None:
+        """Start what reaches cameras, the broker and notification targets, each stopped by the stack."""
+        await self.recorder.start()
+        stack.push_async_callback(self.recorder.stop)
+        await self.live.start()
+        stack.push_async_callback(self.live.stop)
+        await self.detections.start()  # before MQTT and the add-ons, which report detections
+        stack.push_async_callback(self.detections.stop)
+        await self.mqtt.start()  # before the add-ons, which subscribe through it
+        stack.push_async_callback(self.mqtt.stop)
+        await self.notify.start()  # before the add-ons: it follows their Apprise plugins as they start
+        stack.push_async_callback(self.notify.stop)
+
+    async def _start_addons_and_watchers(self, stack: AsyncExitStack) -> None:
+        """Start the add-ons, the disk sampler and the scheduled backups (to a disk or share outside the data)."""
+        await self.addons.start()
+        stack.push_async_callback(self.addons.stop)
+        stack.push_async_callback(self._cancel, asyncio.create_task(self.storage.run_sampler()))
+        stack.push_async_callback(self._cancel, asyncio.create_task(self.backups.run()))
 
     async def stop(self) -> None:
         """Stop every part, newest first."""

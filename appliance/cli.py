@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": Path(args.data_dir)}
-    for name in ("host", "port", "safe_mode", "log_level"):
+    for name in ("host", "port", "safe_mode", "log_level", "trial"):
         if getattr(args, name, None) is not None:
             values[name] = getattr(args, name)
     values.update(overrides)
@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--safe-mode", action="store_true", help="start with no add-ons")
     serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument("--trial", action="store_true", help=argparse.SUPPRESS)  # the updater's trial start
     serve.set_defaults(func=cmd_serve)
 
     demo = verbs.add_parser("demo", parents=[common], help="run with synthetic cameras")

@@ -36,6 +36,9 @@ class Settings(BaseModel):
     )
     safe_mode: bool = Field(False, title="Start with no add-ons")
     demo: bool = Field(False, title="Demo mode")
+    trial: bool = Field(
+        False, title="The updater's trial start: database and pages only, no camera, broker, notification or add-on"
+    )
     volume_limit_bytes: int | None = Field(
         default_factory=lambda: (
             int(os.environ["WARDCAM_VOLUME_LIMIT_BYTES"]) if os.environ.get("WARDCAM_VOLUME_LIMIT_BYTES") else None
