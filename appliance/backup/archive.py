@@ -107,14 +107,18 @@ class Manifest:
 
 
 def _settings_files(data_dir: Path) -> list[tuple[str, Path]]:
+    """Return the plain files of the settings folders; a link (to a file or a folder) is never followed."""
     found = []
     for folder in SETTINGS_FOLDERS:
         root = data_dir / folder
-        if root.is_dir():
-            for path in sorted(root.rglob("*")):
+        if root.is_symlink() or not root.is_dir():
+            continue
+        for top, _dirs, files in os.walk(root, followlinks=False):
+            for name in files:
+                path = Path(top) / name
                 if path.is_file() and not path.is_symlink():
                     found.append((path.relative_to(data_dir).as_posix(), path))
-    return found
+    return sorted(found)
 
 
 def make_backup(data_dir: Path, db_path: Path | None, passphrase: str = "") -> tuple[bytes, Manifest]:

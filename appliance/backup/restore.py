@@ -26,7 +26,7 @@ def stage_restore(data_dir: Path, blob: bytes, passphrase: str = "") -> Manifest
     """Check a backup file in full and stage it; a bad file raises BackupRefused and changes nothing."""
     contents = read_backup(blob, passphrase)
     tmp = data_dir / (STAGED + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove(tmp)
     for name, data in contents.members.items():
         target = tmp / (DB_NAME if name == DB_MEMBER else name)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -34,10 +34,18 @@ def stage_restore(data_dir: Path, blob: bytes, passphrase: str = "") -> Manifest
     (tmp / MANIFEST).write_bytes(contents.manifest.to_json())
     (tmp / "secrets").mkdir(exist_ok=True, mode=0o700)
     staged = data_dir / STAGED
-    shutil.rmtree(staged, ignore_errors=True)
+    _remove(staged)
     tmp.rename(staged)
     log.info("backup of %s staged for restore", contents.manifest.created_at)
     return contents.manifest
+
+
+def _remove(path: Path) -> None:
+    """Delete a folder, or a link or file in its place (unlinked, never followed: rmtree refuses a link)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def staged_manifest(data_dir: Path) -> Manifest | None:
@@ -71,9 +79,9 @@ def apply_staged(data_dir: Path) -> Manifest | None:
         if (staged / name).exists():
             (staged / name).rename(data_dir / name)
     previous = data_dir / PREVIOUS
-    shutil.rmtree(previous, ignore_errors=True)
+    _remove(previous)
     moving.rename(previous)
-    shutil.rmtree(staged, ignore_errors=True)
+    _remove(staged)
     log.warning("restored the backup of %s; the state before is kept in %s", manifest.created_at, previous)
     return manifest
 
