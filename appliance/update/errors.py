@@ -102,3 +102,21 @@ class NoPrevious(UpdateRefused):
     """There is no previous version to roll back to."""
 
     message_key = "update.error.no_previous"
+
+
+class BackupFailed(UpdateRefused):
+    """The database and settings could not be backed up before the update; nothing was installed."""
+
+    message_key = "update.error.backup"
+
+
+class RestoreFailed(UpdateRefused):
+    """A rollback brought the previous version back, but the pre-update backup could not be restored."""
+
+    message_key = "update.error.restore"
+
+
+class UnexpectedFailure(UpdateRefused):
+    """Something the updater did not foresee stopped the update before the switch; nothing was switched."""
+
+    message_key = "update.error.failed"

@@ -19,13 +19,12 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from appliance.backup.archive import SETTINGS_FOLDERS, copy_sqlite
 from appliance.net import LOOPBACK, free_port
 from appliance.update.errors import InstallFailed, SmokeCheckFailed
+from appliance.update.owner import OwnerStepFailed, as_owner_of, copy_as_owner
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +132,15 @@ def install_version(current: Path, dest: Path, wheels_dir: Path) -> float:
 
 
 def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, work: Path, timeout_s: float) -> None:
-    """Run the new version's `--version`, then serve a copy of the data on a loopback port until /healthz answers."""
+    """Run the new version's `--version`, then serve a copy of the data on a loopback port until /healthz answers.
+
+    The trial runs as the data directory's owner with `serve --trial`: it opens (and migrates) the copy of the
+    database and serves its pages, but starts no recorder, live view, MQTT, notification or add-on, so it
+    reaches no camera (many allow few RTSP sessions) and publishes nothing (its stop would say "offline").
+    """
     python = str(venv / "bin" / "python")
     work.mkdir(parents=True, exist_ok=True)
-    as_owner = _as_owner_of(data_dir)
+    as_owner = as_owner_of(data_dir)
     try:
         said = subprocess.run(
             [python, "-I", "-m", "appliance", "--version"],
@@ -156,14 +160,13 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
     copy = work / "data"
     shutil.rmtree(copy, ignore_errors=True)
     copy.mkdir(mode=0o700)
-    if db_path is not None and db_path.is_file():
-        copy_sqlite(db_path, copy / "wardcam.db")
-    for folder in SETTINGS_FOLDERS:
-        if (data_dir / folder).is_dir():
-            shutil.copytree(data_dir / folder, copy / folder, symlinks=True)
     if as_owner:
-        for path in [work, copy, *copy.rglob("*")]:
+        for path in (work, copy):
             os.chown(path, as_owner["user"], as_owner["group"], follow_symlinks=False)
+    try:
+        copy_as_owner(data_dir, db_path, copy)  # read by the owner: root never opens the data directory
+    except OwnerStepFailed as exc:
+        raise SmokeCheckFailed(f"copy of the data: {exc}") from exc
     port = free_port()
     log_path = work / "trial.log"
     argv = [
@@ -179,6 +182,7 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
         "--port",
         str(port),
         "--safe-mode",
+        "--trial",
     ]
     with log_path.open("wb") as out:
         process = subprocess.Popen(
@@ -198,14 +202,6 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
         finally:
             _stop(process)
             shutil.rmtree(copy, ignore_errors=True)
-
-
-def _as_owner_of(data_dir: Path) -> dict[str, Any]:
-    """Run the trial as the data directory's owner (the service's user), never as root, when the updater is root."""
-    st = data_dir.stat()
-    if os.geteuid() != 0 or st.st_uid == 0:
-        return {}
-    return {"user": st.st_uid, "group": st.st_gid, "extra_groups": []}
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, version: str, timeout_s: float) -> None:

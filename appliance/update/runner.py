@@ -7,7 +7,10 @@ switched version still awaits confirmation after a power cut. Steps of an update
 1. check: the layout is the image's, a release key is installed, the signature and every file's hash hold
    (checked again here: the unprivileged appliance's own check is not trusted), the version is newer, the
    disk has room. Nothing has changed yet.
-2. backup: the database and settings, with appliance.backup, to DATA_DIR/update/pre-update.wardcam.
+2. backup: the database and settings, with appliance.backup, read by the data directory's owner in a child
+   process (owner.py; root never opens the data directory) into INSTALL_ROOT/backups/ (root's, 0700), under
+   a name of this attempt's. It becomes THE pre-update backup only at the switch, with a note of the update
+   it belongs to (from and to version); a refused or failed attempt deletes it.
 3. install: a new venv in versions/<version>/ (see install.py), offline.
 4. smoke: the new version's `--version`, then a trial start on a copy of the data until /healthz answers.
    Any failure so far deletes the new folder and leaves everything as it was.
@@ -17,12 +20,17 @@ switched version still awaits confirmation after a power cut. Steps of an update
    goes and versions older than the previous one are deleted. If it does not (crash loop, no answer, or the
    updater itself restarted more than max_boots times while waiting), the updater rolls back: the service
    stops, `current` goes back to the previous version, the pre-update backup is restored through the backup
-   module's staged restore, and the service starts again.
+   module's staged restore (as the data directory's owner, in a child process) when it belongs to exactly
+   this update (from the previous version to the current one; else only the code goes back, and the
+   outcome says so), and the service starts again, whatever the restore did.
+
+Any unexpected error before the switch is an outcome too ("failed"), and the new version's folder goes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -30,31 +38,48 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from appliance.backup.archive import make_backup
-from appliance.backup.restore import DB_NAME, DB_SIDE_FILES, apply_staged, stage_restore
 from appliance.settings import Settings
 from appliance.update.config import UpdateConfig
 from appliance.update.errors import (
+    BackupFailed,
     InstallFailed,
     NoPrevious,
     NoSpace,
     NotAnUpdate,
     NotNewer,
     NotOnImage,
+    RestoreFailed,
     SmokeCheckFailed,
     TooOld,
+    UnexpectedFailure,
     UpdateBusy,
     UpdateRefused,
 )
 from appliance.update.install import answers, install_version, smoke_check
 from appliance.update.layout import Layout, remove_tree
+from appliance.update.owner import OwnerStepFailed, backup_as_owner, restore_as_owner
 from appliance.update.package import CheckedPackage, check_package, trusted_keys
-from appliance.update.state import Action, Outcome, Pending, Step, UpdateFiles, UpdateRequest, UpdateStatus
+from appliance.update.state import (
+    Action,
+    BackupOf,
+    Outcome,
+    Pending,
+    Step,
+    UpdateFiles,
+    UpdateRequest,
+    UpdateStatus,
+)
 from appliance.update.version import newer, version_key
 
 log = logging.getLogger(__name__)
 
 POLL_S = 2.0
+BACKUPS = "backups"  # under the install root: root's only
+BACKUP = "pre-update.wardcam"  # the backup a rollback of the latest update restores
+BACKUP_OF = "pre-update.json"  # which update it belongs to
+ATTEMPT = "attempt.wardcam"  # the backup of an update under way, kept only if it is switched to
+ATTEMPT_OF = "attempt.json"
+FAILED_KINDS = (InstallFailed, SmokeCheckFailed, BackupFailed, RestoreFailed, UnexpectedFailure)
 
 
 class ServiceControl(Protocol):
@@ -129,6 +154,7 @@ class Runner:
         self.layout = Layout(config.install_root)
         self.files = UpdateFiles(settings.data_dir)
         self.staging = config.install_root / "staging"
+        self.backups = config.install_root / BACKUPS
 
     @property
     def db_path(self) -> Path | None:
@@ -140,10 +166,9 @@ class Runner:
         """Handle the waiting request, or go on watching a version that awaits confirmation."""
         self.files.prepare()
         request = self.files.read_request()
+        self.files.remove(self.files.request)  # an unreadable request is dropped
         if request is not None:
-            self.files.request.unlink(missing_ok=True)
             return self.apply(request) if request.action == "apply" else self.rollback(request.who, request.ip)
-        self.files.request.unlink(missing_ok=True)  # an unreadable request is dropped
         pending = self.files.read_pending()
         return self.watch(pending) if pending is not None else None
 
@@ -161,38 +186,39 @@ class Runner:
                     raise NotOnImage(str(self.layout.current))
                 if self.files.pending.exists():
                     raise UpdateBusy("a switched version awaits confirmation")
-                shutil.rmtree(self.staging, ignore_errors=True)
-                checked = check_update(self.config, self.files.incoming, from_version, self.staging / "wheels")
+                package = self._take_package()
+                checked = check_update(self.config, package, from_version, self.staging / "wheels")
                 to_version = checked.manifest.version
-                self._check_space(self.files.incoming)
+                self._check_space(package)
                 self._status("apply", "running", "backup", from_version, to_version)
-                self._backup()
+                self._backup(BackupOf(from_version=from_version, to_version=to_version))
                 self._status("apply", "running", "install", from_version, to_version)
-                new = self.layout.version_dir(to_version)
-                install_s = install_version(self.layout.current, new, self.staging / "wheels")
+                install_s = install_version(
+                    self.layout.current, self.layout.version_dir(to_version), self.staging / "wheels"
+                )
                 self._status("apply", "running", "smoke", from_version, to_version)
-                try:
-                    smoke_check(
-                        new,
-                        to_version,
-                        self.settings.data_dir,
-                        self.db_path,
-                        self.staging / "trial",
-                        self.config.smoke_timeout_s,
-                    )
-                except SmokeCheckFailed:
-                    remove_tree(new)
-                    raise
+                smoke_check(
+                    self.layout.version_dir(to_version),
+                    to_version,
+                    self.settings.data_dir,
+                    self.db_path,
+                    self.staging / "trial",
+                    self.config.smoke_timeout_s,
+                )
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
-                self.files.incoming.unlink(missing_ok=True)
-        except UpdateRefused as exc:
-            return self._refused("apply", exc, request, from_version, to_version, install_s)
-        except OSError as exc:
-            log.exception("update to %s failed", to_version or "?")
-            return self._refused("apply", InstallFailed(str(exc)), request, from_version, to_version, install_s)
+                self.files.remove(self.files.incoming)
+        except Exception as exc:
+            self._drop_attempt(to_version)
+            if isinstance(exc, UpdateRefused):
+                refusal = exc
+            else:
+                log.exception("update to %s failed", to_version or "?")
+                refusal = InstallFailed(str(exc)) if isinstance(exc, OSError) else UnexpectedFailure(repr(exc))
+            return self._refused("apply", refusal, request, from_version, to_version, install_s)
         pending = Pending(from_version=from_version, to_version=to_version, who=request.who, ip=request.ip)
         self._status("apply", "running", "switch", from_version, to_version)
+        self._keep_attempt()
         self.files.write(self.files.pending, pending)
         self.layout.point(self.layout.previous, from_version)
         self.layout.point(self.layout.current, to_version)
@@ -200,6 +226,27 @@ class Runner:
         self._status("apply", "running", "restart", from_version, to_version)
         self.control.restart()
         return self.watch(pending, install_s)
+
+    def _take_package(self) -> Path:
+        """Copy the incoming package (a plain file, never through a link) into root's staging folder; return it."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir(mode=0o755, parents=True)
+        copy = self.staging / "package.wardcam-update"
+        try:
+            self.files.copy_out(self.files.incoming, copy, self.config.max_package_bytes)
+        except FileNotFoundError as exc:
+            raise NotAnUpdate("no package handed over") from exc
+        except OSError as exc:
+            raise NotAnUpdate(f"incoming package unreadable: {exc}") from exc
+        return copy
+
+    def _drop_attempt(self, to_version: str) -> None:
+        """Delete what a refused or failed attempt left: its backup, and its version folder if not in use."""
+        for name in (ATTEMPT, ATTEMPT_OF):
+            (self.backups / name).unlink(missing_ok=True)
+        in_use = {self.layout.current_version(), self.layout.previous_version()}
+        if to_version and to_version not in in_use:
+            remove_tree(self.layout.version_dir(to_version))
 
     def _check_space(self, package: Path) -> None:
         need = self.config.min_free_bytes + 3 * package.stat().st_size
@@ -210,13 +257,35 @@ class Runner:
         if db is not None and db.is_file() and shutil.disk_usage(self.settings.data_dir).free < 3 * db.stat().st_size:
             raise NoSpace("no room for the backup and the trial copy of the database")
 
-    def _backup(self) -> None:
-        blob, _ = make_backup(self.settings.data_dir, self.db_path)
-        tmp = self.files.backup.with_name(self.files.backup.name + ".part")
-        tmp.write_bytes(blob)
-        tmp.chmod(0o600)
-        self.files.own(tmp)
-        tmp.replace(self.files.backup)
+    def _backup(self, belongs_to: BackupOf) -> None:
+        """Back up the database and settings (read as their owner) to this attempt's file in root's folder."""
+        try:
+            blob = backup_as_owner(self.settings.data_dir, self.db_path)
+        except OwnerStepFailed as exc:
+            raise BackupFailed(str(exc)) from exc
+        folder = self._backups_folder()
+        _write_new(folder / ATTEMPT, blob)
+        _write_new(folder / ATTEMPT_OF, belongs_to.model_dump_json().encode())
+
+    def _backups_folder(self) -> Path:
+        """Return INSTALL_ROOT/backups, made root's only (0700)."""
+        self.backups.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.backups, 0o700)
+        return self.backups
+
+    def _keep_attempt(self) -> None:
+        """Make this attempt's backup THE pre-update backup (at the switch; its note last, so a cut keeps none)."""
+        (self.backups / BACKUP_OF).unlink(missing_ok=True)
+        os.replace(self.backups / ATTEMPT, self.backups / BACKUP)
+        os.replace(self.backups / ATTEMPT_OF, self.backups / BACKUP_OF)
+        _fsync_dir(self.backups)
+
+    def backup_of(self) -> BackupOf | None:
+        """Return which update the pre-update backup belongs to, if there is one."""
+        try:
+            return BackupOf.model_validate_json((self.backups / BACKUP_OF).read_bytes())
+        except (OSError, ValueError):
+            return None
 
     # --- confirm or roll back --------------------------------------------------------------------
 
@@ -237,7 +306,7 @@ class Runner:
         return self._roll_back(pending.who, pending.ip, "update.error.unhealthy")
 
     def _confirm(self, pending: Pending, install_s: float | None) -> Outcome:
-        self.files.pending.unlink(missing_ok=True)
+        self.files.remove(self.files.pending)
         self.layout.prune()
         self._status("apply", "succeeded", "done", pending.from_version, pending.to_version)
         outcome = Outcome(
@@ -275,52 +344,57 @@ class Runner:
         failed = self.layout.current_version() or ""
         previous = self.layout.previous_version()
         if previous is None:
-            self.files.pending.unlink(missing_ok=True)
+            self.files.remove(self.files.pending)
             return self._refused(
                 "rollback", NoPrevious(), UpdateRequest(action="rollback", who=who, ip=ip), failed, "", None
             )
         self._status("rollback", "running", "rollback", failed, previous)
         self.control.stop()
-        self.layout.point(self.layout.current, previous)
-        self.layout.point(self.layout.previous, None)
-        restored = self._restore_backup()
-        self.files.pending.unlink(missing_ok=True)
-        self.control.start()
+        restored: bool | RestoreFailed = False
+        try:
+            self.layout.point(self.layout.current, previous)
+            self.layout.point(self.layout.previous, None)
+            self.files.remove(self.files.pending)
+            try:
+                restored = self._restore_backup(failed, previous)
+            except Exception as exc:  # the code is back; the database stays as the newer version left it
+                log.exception("rollback to %s: the pre-update backup could not be restored", previous)
+                restored = RestoreFailed(str(exc))
+        finally:
+            self.control.start()  # whatever happened: never leave WardCam stopped
         if failed and failed != previous:
             remove_tree(self.layout.version_dir(failed))
-        self._status("rollback", "rolled_back", "done", failed, previous, reason)
-        outcome = Outcome(
-            action="rollback",
-            outcome="rolled_back",
-            who=who,
-            ip=ip,
-            from_version=failed,
-            to_version=previous,
-            reason=reason,
-            detail="database restored" if restored else "no pre-update backup",
-        )
-        self.files.add_outcome(outcome)
-        log.warning("rolled back from %s to %s%s", failed, previous, " (database restored)" if restored else "")
-        return outcome
+        if isinstance(restored, RestoreFailed):
+            self._status("rollback", "rollback_failed", "done", failed, previous, restored.message_key)
+            return self._record("rollback", "failed", who, ip, failed, previous, restored.message_key, restored.detail)
+        state = "rolled_back" if restored else "rolled_back_code_only"
+        self._status("rollback", state, "done", failed, previous, reason)
+        detail = "database restored" if restored else self._why_not_restored(failed, previous)
+        log.warning("rolled back from %s to %s (%s)", failed, previous, detail)
+        return self._record("rollback", "rolled_back", who, ip, failed, previous, reason, detail)
 
-    def _restore_backup(self) -> bool:
-        """Put the pre-update backup back while the service is stopped (the backup module's staged restore)."""
-        if not self.files.backup.is_file():
+    def _restore_backup(self, failed: str, previous: str) -> bool:
+        """Put the pre-update backup of exactly this update back (as the data's owner) while the service is stopped."""
+        belongs_to = self.backup_of()
+        backup = self.backups / BACKUP
+        if belongs_to is None or not backup.is_file():
             return False
-        data_dir = self.settings.data_dir
-        stage_restore(data_dir, self.files.backup.read_bytes())
-        apply_staged(data_dir)
-        for name in ("secrets", "addons", "restore-previous", DB_NAME, *(DB_NAME + s for s in DB_SIDE_FILES)):
-            self._own_tree(data_dir / name)
+        if (belongs_to.from_version, belongs_to.to_version) != (previous, failed):
+            return False
+        try:
+            restore_as_owner(self.settings.data_dir, backup.read_bytes())
+        except OwnerStepFailed as exc:
+            raise RestoreFailed(str(exc)) from exc
         return True
 
-    def _own_tree(self, path: Path) -> None:
-        if not path.exists():
-            return
-        self.files.own(path)
-        if path.is_dir() and not path.is_symlink():
-            for child in path.rglob("*"):
-                self.files.own(child)
+    def _why_not_restored(self, failed: str, previous: str) -> str:
+        belongs_to = self.backup_of()
+        if belongs_to is None or not (self.backups / BACKUP).is_file():
+            return "code only: no pre-update backup"
+        return (
+            f"code only: the pre-update backup belongs to the update from {belongs_to.from_version} to "
+            f"{belongs_to.to_version}, not from {previous} to {failed}"
+        )
 
     # --- status and outcomes ---------------------------------------------------------------------
 
@@ -348,22 +422,56 @@ class Runner:
         to_version: str,
         install_s: float | None,
     ) -> Outcome:
-        failed = isinstance(exc, InstallFailed | SmokeCheckFailed)
-        kind = "failed" if failed else "refused"
+        kind = "failed" if isinstance(exc, FAILED_KINDS) else "refused"
         log.warning("%s %s: %s (%s)", action, kind, exc.message_key, exc.detail)
         self._status(action, kind, "done", from_version, to_version, exc.message_key)
+        return self._record(
+            action, kind, request.who, request.ip, from_version, to_version, exc.message_key, exc.detail, install_s
+        )
+
+    def _record(
+        self,
+        action: Action,
+        kind: str,
+        who: str,
+        ip: str,
+        from_version: str,
+        to_version: str,
+        reason: str,
+        detail: str,
+        install_s: float | None = None,
+    ) -> Outcome:
+        """Leave an attempt's outcome for the audit log."""
         outcome = Outcome.model_validate(
             {
                 "action": action,
                 "outcome": kind,
-                "who": request.who,
-                "ip": request.ip,
+                "who": who,
+                "ip": ip,
                 "from_version": from_version,
                 "to_version": to_version,
-                "reason": exc.message_key,
-                "detail": exc.detail,
+                "reason": reason,
+                "detail": detail,
                 "install_s": install_s,
             }
         )
         self.files.add_outcome(outcome)
         return outcome
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a root-only file: a fresh file (a leftover is removed first), fsynced."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -59,7 +59,8 @@ async def test_an_admin_updates_to_a_newer_version_and_can_roll_back(
     )
     assert said.stdout.startswith(str(layout.version_dir(NEW)))  # the wheel's code, not this checkout
     assert outcome.install_s is not None and outcome.install_s < 60
-    assert (installed.data_dir / "update" / "pre-update.wardcam").is_file()
+    assert (installed.root / "backups" / "pre-update.wardcam").is_file()  # root's, not in the data folder
+    assert not (installed.data_dir / "update" / "pre-update.wardcam").exists()
     assert not (installed.data_dir / "update" / "pending.json").exists()
 
     await installed.updates().record_outcomes()  # unless the new version, already serving, took it first
