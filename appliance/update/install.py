@@ -139,7 +139,7 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
     reaches no camera (many allow few RTSP sessions) and publishes nothing (its stop would say "offline").
     """
     python = str(venv / "bin" / "python")
-    work.mkdir(parents=True, exist_ok=True)
+    work.mkdir(mode=0o755, parents=True, exist_ok=True)
     as_owner = as_owner_of(data_dir)
     try:
         said = subprocess.run(
@@ -160,9 +160,8 @@ def smoke_check(venv: Path, version: str, data_dir: Path, db_path: Path | None, 
     copy = work / "data"
     shutil.rmtree(copy, ignore_errors=True)
     copy.mkdir(mode=0o700)
-    if as_owner:
-        for path in (work, copy):
-            os.chown(path, as_owner["user"], as_owner["group"], follow_symlinks=False)
+    if as_owner:  # only the copy is the owner's: the trial's log beside it stays root's
+        os.chown(copy, as_owner["user"], as_owner["group"], follow_symlinks=False)
     try:
         copy_as_owner(data_dir, db_path, copy)  # read by the owner: root never opens the data directory
     except OwnerStepFailed as exc:

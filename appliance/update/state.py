@@ -198,8 +198,9 @@ class UpdateFiles:
         with self.folder(*folders) as dir_fd:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
             with os.fdopen(fd, "rb") as src:
-                if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
-                    raise OSError(errno.EINVAL, f"{name} is not a plain file")
+                st = os.fstat(src.fileno())
+                if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:  # a hard link could name a file of root's
+                    raise OSError(errno.EINVAL, f"{name} is not a plain file of its own")
                 with dest.open("xb") as out:
                     left = max_bytes + 1
                     while left > 0 and (chunk := src.read(min(left, 1024**2))):

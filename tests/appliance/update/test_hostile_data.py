@@ -132,3 +132,22 @@ async def test_a_link_planted_as_the_restore_folder_does_not_make_the_rollback_w
         installed.data_dir / "restore-previous"
     ).is_symlink()
     assert service.calls == ["restart", "stop", "start"]
+
+
+async def test_a_hard_link_left_as_the_incoming_package_is_not_installed(
+    installed: Installed, packages: Packages, service: ServedAppliance, tmp_path: Path
+) -> None:
+    """A second name of a file wardcam did not write (where the kernel allows such a link) is not read."""
+    roots = Path(shutil.copy(packages.good, tmp_path / "roots.wardcam-update"))
+    update = installed.data_dir / "update"
+    installed.updates().files.prepare()
+    (update / "incoming.wardcam-update").hardlink_to(roots)
+    (update / "request.json").write_text('{"action": "apply", "who": "admin"}')
+    before = installed.snapshot()
+
+    outcome = Runner(installed.config, installed.settings, service).run()
+
+    assert outcome is not None
+    assert (outcome.outcome, outcome.reason) == ("refused", "update.error.not_package")
+    assert installed.snapshot() == before
+    assert service.calls == []
