@@ -79,6 +79,7 @@ BACKUP = "pre-update.wardcam"  # the backup a rollback of the latest update rest
 BACKUP_OF = "pre-update.json"  # which update it belongs to
 ATTEMPT = "attempt.wardcam"  # the backup of an update under way, kept only if it is switched to
 ATTEMPT_OF = "attempt.json"
+LEGACY_BACKUP = "pre-update.wardcam"  # where earlier updaters kept the backup: DATA_DIR/update/
 FAILED_KINDS = (InstallFailed, SmokeCheckFailed, BackupFailed, RestoreFailed, UnexpectedFailure)
 
 
@@ -165,6 +166,7 @@ class Runner:
     def run(self) -> Outcome | None:
         """Handle the waiting request, or go on watching a version that awaits confirmation."""
         self.files.prepare()
+        self.files.remove(self.files.dir / LEGACY_BACKUP)  # wardcam could write it: never restored, only deleted
         request = self.files.read_request()
         self.files.remove(self.files.request)  # an unreadable request is dropped
         if request is not None:

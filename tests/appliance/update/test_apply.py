@@ -40,6 +40,7 @@ async def test_an_admin_updates_to_a_newer_version_and_can_roll_back(
     manifest = await installed.updates().submit(installed.admin, upload, "127.0.0.1")
     assert manifest.version == NEW
     assert (installed.data_dir / "update" / "request.json").is_file()
+    (installed.data_dir / "update" / "pre-update.wardcam").write_bytes(b"left by an earlier updater")
 
     outcome = Runner(installed.config, installed.settings, service).run()
 
