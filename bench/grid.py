@@ -23,11 +23,14 @@ Everything else (the details below, and whether the targets are met) goes to std
 one "details: {...}" line. The camera server's CPU is measured apart (rtsp_server_cpu_pct in the
 details); Chromium's is not counted (it is the screen, not the appliance).
 
-tile_fps says how many pictures a second each tile really showed, counted by the pages; "ok" needs
-at least TILE_FPS_MIN besides the two targets, as the issue measures the grid "at about 1 fps".
-Chromium decodes the keyframes (about half a core per page of 62 tiles, measured), so on a 2-core
-machine that also runs the cameras and the appliance, three pages fall behind one picture a second
-(0.14 to 0.33 measured); the appliance then sends fewer pictures and does less work, so
+tile_fps says how many pictures a second each tile really showed (the videos' own playback figures,
+read from the pages), tile_received_fps how many came; "ok" needs tile_fps at least TILE_FPS_MIN
+besides the two targets, as the issue measures the grid "at about 1 fps". browser_cpu_pct is the
+three pages' Chromium (not part of grid_cpu_pct). --trace logs where the first page's time goes:
+Chromium's trace events and its JavaScript profile, by self time.
+Chromium decodes the keyframes (about 40 % of a core for a page of 62 tiles on a bare test page), so
+on a 2-core machine that also runs the cameras and the appliance, three pages fall behind one
+picture a second (0.14 to 0.36 measured); the appliance then sends fewer pictures and does less work, so
 grid_cpu_pct_at_1fps_estimate scales the Python share up to one picture a second per tile (ffmpeg's
 share does not depend on it). Sending JPEGs made on the appliance instead (every tile from a frame
 source 320 wide) is cheap for the pages, but its 62 ffmpegs used 50 % of a core (0.8 % each, measured
@@ -189,9 +192,53 @@ async def open_pages(server: RunningAppliance, count: int, cameras: int, pw: Any
     return pages, first_paint, fcp
 
 
-async def frames_counted(pages: list[Any]) -> list[int]:
-    """Return how many frames each page has received so far."""
-    return [int(await page.evaluate("WardCamGrid.frames")) for page in pages]
+async def frames_counted(pages: list[Any], what: str = "frames") -> list[int]:
+    """Return how many pictures each page has shown (frames) or received (received) so far."""
+    return [int(await page.evaluate(f"WardCamGrid.{what}")) for page in pages]
+
+
+def trace_summary(trace: bytes, top: int = 25) -> list[tuple[str, float]]:
+    """Return the Chromium trace's heaviest event names by self time (ms), over every thread."""
+    events = [e for e in json.loads(trace)["traceEvents"] if e.get("ph") == "X" and "dur" in e]
+    self_ms: dict[str, float] = {}
+    by_thread: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for event in events:
+        by_thread.setdefault((event["pid"], event["tid"]), []).append(event)
+    for thread in by_thread.values():
+        thread.sort(key=lambda e: (e["ts"], -e["dur"]))
+        stack: list[dict[str, Any]] = []
+        for event in thread:
+            while stack and event["ts"] >= stack[-1]["ts"] + stack[-1]["dur"]:
+                stack.pop()
+            if stack:
+                stack[-1]["_children"] = stack[-1].get("_children", 0) + event["dur"]
+            stack.append(event)
+        for event in thread:
+            name = event["name"]
+            self_ms[name] = self_ms.get(name, 0.0) + (event["dur"] - event.get("_children", 0)) / 1000
+    return sorted(self_ms.items(), key=lambda item: -item[1])[:top]
+
+
+def profile_summary(profile: dict[str, Any], top: int = 20) -> list[tuple[str, float]]:
+    """Return a CPU profile's heaviest functions by self time (ms)."""
+    interval_ms = (profile["endTime"] - profile["startTime"]) / 1000 / max(1, len(profile["samples"]))
+    self_ms: dict[str, float] = {}
+    for node in profile["nodes"]:
+        frame = node["callFrame"]
+        name = f"{frame['functionName'] or '(anonymous)'} {frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber'] + 1}"
+        self_ms[name] = self_ms.get(name, 0.0) + node.get("hitCount", 0) * interval_ms
+    return sorted(self_ms.items(), key=lambda item: -item[1])[:top]
+
+
+def browser_cpu_s() -> float:
+    """Return the CPU seconds used so far by the Chromium processes this benchmark started."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "chrom" in child.name():
+                times = child.cpu_times()
+                total += times.user + times.system
+    return total
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -221,13 +268,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(SETTLE_S)
                 sources = live_ffmpegs(server.process.pid)
                 counted = await frames_counted(pages)
+                came = await frames_counted(pages, "received")
+                if args.trace:  # where the first page's time goes (Chromium's own trace, and its JavaScript)
+                    cdp = await pages[0].context.new_cdp_session(pages[0])
+                    await cdp.send("Profiler.enable")
+                    await cdp.send("Profiler.start")
+                    await pages[0].context.browser.start_tracing(
+                        page=pages[0], categories=["devtools.timeline", "disabled-by-default-devtools.timeline"]
+                    )
+                browser_before = browser_cpu_s()
                 server_before = sum(camera_server.cpu_times()[:2])
                 started = time.monotonic()
                 watched, watched_own = await asyncio.to_thread(measure, appliance, args.seconds)
                 wall = time.monotonic() - started
                 server_pct = 100.0 * (sum(camera_server.cpu_times()[:2]) - server_before) / wall
+                browser_pct = 100.0 * (browser_cpu_s() - browser_before) / wall
+                if args.trace:
+                    summary = trace_summary(await pages[0].context.browser.stop_tracing())
+                    log.info("first page's trace over %.0f s, self time by event (ms): %s", wall, summary)
+                    profile = (await cdp.send("Profiler.stop"))["profile"]
+                    log.info("first page's JavaScript, self time by function (ms): %s", profile_summary(profile))
                 counted_after = await frames_counted(pages)
+                came_after = await frames_counted(pages, "received")
                 per_tile = [(b - a) / wall / args.cameras for a, b in zip(counted, counted_after, strict=True)]
+                received = [(b - a) / wall / args.cameras for a, b in zip(came, came_after, strict=True)]
                 log.info("%d pages open: %.1f%% of a core (%.1f%% in Python); %s; %.2f frames/s per tile",
                          args.pages, watched, watched_own, sources, statistics.fmean(per_tile))  # fmt: skip
             await asyncio.sleep(0)
@@ -251,6 +315,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "with_pages_cpu_pct": round(watched, 2),
                 **sources,
                 "tile_fps": round(fps, 3),
+                "tile_received_fps": round(statistics.fmean(received), 3),
+                "browser_cpu_pct": round(browser_pct, 1),
                 "rtsp_server_cpu_pct": round(server_pct, 2),
             }
             if args.idle_check:
@@ -279,6 +345,7 @@ def main() -> int:
     p.add_argument("--seconds", type=int, default=30, help="length of each CPU measurement")
     p.add_argument("--fps", type=int, default=10, help="frame rate of the sub-stream clip (a keyframe a second)")
     p.add_argument("--kbps", type=int, default=512, help="bit rate of the sub-stream clip")
+    p.add_argument("--trace", action="store_true", help="log where the first page's time goes (Chromium's trace)")
     p.add_argument("--idle-check", action="store_true", help="also check that the frame sources stop afterwards")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="bench %(levelname)s %(message)s")

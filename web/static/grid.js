@@ -3,8 +3,13 @@
 // Tiles are elements with data-live-tile="CAMERA_ID" holding a <video> and an <img>. The script
 // watches which tiles are on screen (scrolled into view, not hidden by the site filter) and tells the
 // server. For each camera the server sends, about once a second, its newest keyframe as a fragment of
-// MP4 (after a JSON "init" message and the init segment), which the tile's paused video shows through
-// Media Source Extensions, or, for a camera whose video this browser cannot decode, a JPEG. Binary
+// MP4 (after a JSON "init" message and the init segment), which the tile's muted video plays through
+// Media Source Extensions, or, for a camera whose video this browser cannot decode, a JPEG.
+// The video plays rather than seeks: its source buffer is in "sequence" mode, so each keyframe goes
+// right after the one before, and the playing video shows it as soon as it is appended, then waits for
+// the next. Seeking to every new keyframe flushed the decoder and renderer each time, and cost Chromium
+// about 65 % of a core for a page of 62 tiles against 40 % playing (measured: at 3 pages on 2 cores the
+// seeking tiles fell to 0.46 pictures a second, the playing ones kept 0.94). Binary
 // messages are: camera id (4 bytes, big-endian), kind (1 byte: 1 init segment, 2 keyframe, 3 JPEG),
 // payload. Texts come from the page (data-* attributes), already translated.
 (() => {
@@ -12,6 +17,7 @@
 
   const RECONNECT_MS = 2000;
   const KEEP_S = 20; // seconds of keyframes kept in a tile's buffer
+  const BEHIND_S = 3; // a video further than this behind its newest keyframe jumps to it (after a hidden tab)
   const INIT = 1;
   const KEYFRAME = 2;
   const JPEG = 3;
@@ -35,13 +41,30 @@
     socket.send(JSON.stringify({ cameras: wanted, jpeg }));
   }
 
+  // Nothing here runs for each picture of a playing tile: Chromium presents a video's new frames on
+  // its own, and any change to the page (an attribute, a class, a per-frame callback) makes it lay out
+  // and paint the page again and recompute the tiles' visibility, 62 times a second. Measured with
+  // bench/grid.py --trace: per-frame bookkeeping cost three times what the decoding did, and
+  // classList.remove() of an absent class rewrote the class attribute each time, which the page's
+  // Tailwind runtime answers by scanning the page (a quarter of a core per page). shown() runs once a
+  // player (its first picture) and for each JPEG; the pictures are counted from the videos' own
+  // playback figures when asked (WardCamGrid.frames).
+  let jpegFrames = 0;
+
   function shown(tile, element) {
-    window.WardCamGrid.frames += 1;
     for (const other of tile.querySelectorAll("video, img")) other.classList.toggle("wardcam-shown", other === element);
-    element.dataset.frameAt = String(Date.now());
-    tile.classList.remove("wardcam-failing");
+    tile.classList.toggle("wardcam-failing", false);
     const wait = tile.querySelector(".wardcam-tile-wait");
-    if (wait) wait.textContent = "";
+    if (wait && wait.firstChild) wait.textContent = "";
+  }
+
+  function framesShown() {
+    let count = jpegFrames;
+    for (const player of players.values()) {
+      const quality = player.video.getVideoPlaybackQuality && player.video.getVideoPlaybackQuality();
+      if (quality) count += quality.totalVideoFrames - quality.droppedVideoFrames;
+    }
+    return count;
   }
 
   function showJpeg(id, jpeg) {
@@ -51,6 +74,8 @@
     const url = URL.createObjectURL(new Blob([jpeg], { type: "image/jpeg" }));
     const previous = img.dataset.objectUrl;
     img.onload = () => {
+      jpegFrames += 1;
+      img.dataset.frameAt = String(Date.now());
       shown(tile, img);
       if (previous) URL.revokeObjectURL(previous);
     };
@@ -79,6 +104,7 @@
         if (players.get(id) !== player) return;
         try {
           player.buffer = player.mediaSource.addSourceBuffer(mime);
+          player.buffer.mode = "sequence"; // keyframes back to back, whatever their timestamps
         } catch (error) {
           asJpeg.add(id);
           subscribe();
@@ -89,7 +115,9 @@
       },
       { once: true },
     );
-    video.onseeked = () => shown(tile, video);
+    video.muted = true;
+    video.playsInline = true;
+    video.addEventListener("playing", () => shown(tile, video), { once: true }); // its first picture
     video.src = url;
   }
 
@@ -111,8 +139,11 @@
         player.buffer.remove(0, end - KEEP_S); // updateend comes again
         return;
       }
-      const newest = Math.max(ranges.start(ranges.length - 1), end - 0.005);
-      if (Math.abs(player.video.currentTime - newest) > 0.001) player.video.currentTime = newest;
+      const video = player.video;
+      if (end - video.currentTime > BEHIND_S || video.currentTime < ranges.start(ranges.length - 1)) {
+        video.currentTime = Math.max(ranges.start(ranges.length - 1), end - 0.01);
+      }
+      if (video.paused) video.play().catch(() => {}); // muted: allowed without a click
     }
     pump(player);
   }
@@ -130,8 +161,8 @@
       const reason = cameras[tile.dataset.liveTile];
       const wait = tile.querySelector(".wardcam-tile-wait");
       tile.classList.toggle("wardcam-failing", Boolean(reason));
-      if (wait && reason) wait.textContent = reason;
-      else if (wait && !tile.querySelector(".wardcam-shown")) wait.textContent = tile.dataset.waiting || "";
+      const text = reason || (tile.querySelector(".wardcam-shown") ? "" : tile.dataset.waiting || "");
+      if (wait && wait.textContent !== text) wait.textContent = text;
     }
   }
 
@@ -154,6 +185,7 @@
       const id = header.getUint32(0);
       const kind = header.getUint8(4);
       const payload = new Uint8Array(event.data, 5);
+      if (kind !== INIT) window.WardCamGrid.received += 1;
       if (kind === JPEG) showJpeg(id, payload);
       else keyframe(id, kind, payload);
     };
@@ -232,5 +264,13 @@
   new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true });
   scan();
 
-  window.WardCamGrid = { wall, layoutWall, frames: 0 };
+  // frames: pictures shown so far; received: pictures that came (bench/grid.py compares them)
+  window.WardCamGrid = {
+    wall,
+    layoutWall,
+    received: 0,
+    get frames() {
+      return framesShown();
+    },
+  };
 })();
