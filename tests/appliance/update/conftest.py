@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,3 +244,17 @@ def service(installed: Installed) -> Iterator[ServedAppliance]:
     installed.config.health_url = served.health_url
     yield served
     served._stop()
+
+
+def never_answering(installed: Installed, meanwhile: Callable[[], None]) -> ServedAppliance:
+    """A service whose new version never answers /healthz (within 3 s); `meanwhile` happens at its restart."""
+
+    class NeverAnswers(ServedAppliance):
+        def restart(self) -> None:
+            self.calls.append("restart")
+            meanwhile()
+
+    service = NeverAnswers(installed)
+    installed.config.health_url = service.health_url
+    installed.config.health_timeout_s = 3
+    return service

@@ -20,7 +20,15 @@ from appliance.db.connection import close_database, open_database
 from appliance.db.models.audit import AuditEntry
 from appliance.update.package import write_package
 from appliance.update.runner import Runner
-from tests.appliance.update.conftest import NEW, Installed, Packages, ServedAppliance, broken_wheel, load_key
+from tests.appliance.update.conftest import (
+    NEW,
+    Installed,
+    Packages,
+    ServedAppliance,
+    broken_wheel,
+    load_key,
+    never_answering,
+)
 from tests.web.conftest import eventually
 
 
@@ -117,20 +125,14 @@ async def test_a_version_that_fails_its_trial_start_is_not_used(
 async def test_a_new_version_that_never_answers_is_rolled_back_with_the_database_as_before(
     installed: Installed, packages: Packages, tmp_path: Path
 ) -> None:
-    class BrokenAfterRestart(ServedAppliance):
-        """The new version's migration damages the database, and it never answers /healthz."""
+    def half_migrate() -> None:  # the new version's migration damages the database
+        con = sqlite3.connect(installed.data_dir / "wardcam.db")
+        with con:
+            con.execute("DELETE FROM user")
+            con.execute("CREATE TABLE half_migrated (id INTEGER)")
+        con.close()
 
-        def restart(self) -> None:
-            self.calls.append("restart")
-            con = sqlite3.connect(installed.data_dir / "wardcam.db")
-            with con:
-                con.execute("DELETE FROM user")
-                con.execute("CREATE TABLE half_migrated (id INTEGER)")
-            con.close()
-
-    service = BrokenAfterRestart(installed)
-    installed.config.health_url = service.health_url
-    installed.config.health_timeout_s = 3
+    service = never_answering(installed, half_migrate)
     db = installed.data_dir / "wardcam.db"
     users_before = usernames(db)
     upload = Path(shutil.copy(packages.good, tmp_path / "upload.wardcam-update"))

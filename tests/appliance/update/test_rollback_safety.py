@@ -26,6 +26,7 @@ from tests.appliance.update.conftest import (
     ServedAppliance,
     broken_wheel,
     load_key,
+    never_answering,
 )
 from tests.appliance.update.test_apply import _wait, usernames
 
@@ -75,16 +76,12 @@ async def test_a_rollback_with_a_backup_of_another_update_brings_back_the_code_o
 ) -> None:
     """The backup on disk belongs to another update (here: the note says 0.0.9 -> 0.1.0): it is not restored."""
 
-    class NeverAnswers(ServedAppliance):
-        def restart(self) -> None:
-            self.calls.append("restart")
-            note = installed.root / "backups" / "pre-update.json"
-            note.write_text(note.read_text().replace('"from_version":"0.1.0"', '"from_version":"0.0.9"'))
-            add_user(installed.data_dir / "wardcam.db", "added-after-the-switch")
+    def backup_of_another_update_and_a_new_user() -> None:
+        note = installed.root / "backups" / "pre-update.json"
+        note.write_text(note.read_text().replace('"from_version":"0.1.0"', '"from_version":"0.0.9"'))
+        add_user(installed.data_dir / "wardcam.db", "added-after-the-switch")
 
-    service = NeverAnswers(installed)
-    installed.config.health_url = service.health_url
-    installed.config.health_timeout_s = 3
+    service = never_answering(installed, backup_of_another_update_and_a_new_user)
     await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
     await close_database()
     try:
@@ -106,19 +103,13 @@ async def test_a_rollback_with_a_backup_of_another_update_brings_back_the_code_o
 async def test_a_rollback_whose_restore_fails_still_starts_the_service_and_says_why(
     installed: Installed, packages: Packages, tmp_path: Path
 ) -> None:
-    class BackupDamagedAfterRestart(ServedAppliance):
-        """The new version never answers, and the pre-update backup was damaged on disk meanwhile."""
+    def damage_the_backup() -> None:
+        backup = installed.root / "backups" / "pre-update.wardcam"
+        data = bytearray(backup.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        backup.write_bytes(bytes(data))
 
-        def restart(self) -> None:
-            self.calls.append("restart")
-            backup = installed.root / "backups" / "pre-update.wardcam"
-            data = bytearray(backup.read_bytes())
-            data[len(data) // 2] ^= 0xFF
-            backup.write_bytes(bytes(data))
-
-    service = BackupDamagedAfterRestart(installed)
-    installed.config.health_url = service.health_url
-    installed.config.health_timeout_s = 3
+    service = never_answering(installed, damage_the_backup)  # and the pre-update backup is damaged meanwhile
     await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
     await close_database()
     try:
