@@ -122,6 +122,7 @@ class Installed:
     config: UpdateConfig
     admin: Principal
     layout: Layout = field(init=False)
+    services: list[ServedAppliance] = field(default_factory=list)  # every service stand-in of the test
 
     def __post_init__(self) -> None:
         self.layout = Layout(self.root)
@@ -166,7 +167,10 @@ async def installed(tmp_path: Path, packages: Packages) -> AsyncIterator[Install
     config = UpdateConfig(
         install_root=root, health_url="http://127.0.0.1:1/healthz", health_timeout_s=60, smoke_timeout_s=90
     )
-    yield Installed(root, settings, config, admin)
+    box = Installed(root, settings, config, admin)
+    yield box
+    for service in box.services:  # a rollback starts WardCam again where the test never sees it
+        service._stop()
     await close_database()
 
 
@@ -179,6 +183,7 @@ class ServedAppliance:
         self.process: subprocess.Popen[bytes] | None = None
         self.calls: list[str] = []
         self.log = installed.data_dir.parent / "service.log"
+        installed.services.append(self)  # stopped at the end of the test, by the installed fixture
 
     @property
     def health_url(self) -> str:
@@ -198,6 +203,7 @@ class ServedAppliance:
         self._start()
 
     def _start(self) -> None:
+        self._stop()  # one WardCam at a time, as systemd runs it
         python = self.installed.layout.current / "bin" / "python"
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -239,11 +245,10 @@ class ServedAppliance:
 
 @pytest.fixture
 def service(installed: Installed) -> Iterator[ServedAppliance]:
-    """The appliance's service, not started yet; stopped at the end."""
+    """The appliance's service, not started yet; stopped at the end (with every other, by `installed`)."""
     served = ServedAppliance(installed)
     installed.config.health_url = served.health_url
     yield served
-    served._stop()
 
 
 def never_answering(installed: Installed, meanwhile: Callable[[], None]) -> ServedAppliance:
