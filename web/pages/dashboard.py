@@ -3,7 +3,7 @@
 Each tile shows the camera's latest keyframe (about one a second), its name, its site and whether it
 records. The pictures do not go through NiceGUI: web/static/grid.js opens one websocket per page
 (/api/live/frames) and asks only for the tiles on screen. The server sends each camera's keyframes as
-the camera encoded them (its sub stream), which the browser decodes in a paused video element; only a
+the camera encoded them (its sub stream), which the browser decodes in a muted video element that plays them; only a
 camera whose video the browser cannot decode, or that has nothing smaller than its main stream, comes
 as JPEGs that the appliance decodes (appliance/live/frames.py). Wall mode fills the screen with the grid.
 """
