@@ -184,7 +184,7 @@ async def test_the_grid_shows_every_camera_live_with_its_name_site_and_status(
     # pictures keep coming: the camera sends a keyframe every 2 s, which the tile's video plays one after
     # another (seeking to each cost the browser far more)
     first = await pictures_shown(video)
-    await asyncio.wait_for(pictures_shown(video, at_least=first + 2), timeout=8)
+    await asyncio.wait_for(pictures_shown(video, at_least=first + 1), timeout=20)  # late ones are dropped
     assert await video.evaluate("v => !v.paused && v.muted")
     await page.screenshot(path=artifacts / "grid.png")
 
