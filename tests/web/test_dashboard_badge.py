@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 from nicegui import ui
 from nicegui.testing import User
 
@@ -11,6 +13,25 @@ from appliance.db.models.cameras import Camera
 from appliance.i18n import t
 from tests.web.conftest import AddUser, log_in
 from web import context
+
+
+class Badges(HTMLParser):
+    """The status badges of the grid's tiles: camera id -> text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[int, str] = {}
+        self._in: int | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        status = dict(attrs).get("data-status")
+        if status is not None:
+            self._in = int(status)
+
+    def handle_data(self, data: str) -> None:
+        if self._in is not None:
+            self.found[self._in] = data
+            self._in = None
 
 
 async def test_an_enabled_camera_the_recorder_has_not_reported_on_shows_connecting(
@@ -23,9 +44,10 @@ async def test_an_enabled_camera_the_recorder_has_not_reported_on_shows_connecti
 
     await add_user("admin")
     await log_in(user, "admin")
-    await user.should_see("Cổng chợ", retries=50)
-    badges = {int(b.props["data-status"]): b.text for b in user.find(kind=ui.badge).elements}
-    assert badges == {
+    await user.should_see(marker="grid", retries=50)
+    badges = Badges()
+    badges.feed(user.find(marker="grid", kind=ui.html).elements.pop().content)
+    assert badges.found == {
         starting.id: t("recorder.state.connecting", "vi"),  # "Đang kết nối"
         switched_off.id: t("camera.status.disabled", "vi"),  # "Đã tắt"
     }

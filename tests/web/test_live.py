@@ -214,6 +214,23 @@ async def test_the_grid_shows_every_camera_live_with_its_name_site_and_status(
     await expect(page.locator("html.wardcam-wall")).to_have_count(0)
 
 
+async def test_an_open_grid_shows_a_camera_switched_off_and_on_again(ward: Ward, logged_in: Any) -> None:
+    page = await logged_in("owner")
+    await page.goto(ward.server.url + "/")
+    badge = tile(page, ward, "Đầu hẻm").locator("[data-status]")
+    await expect(badge).to_have_text(VI["recorder.state.recording"])
+    camera = f"/api/cameras/{ward.cameras['Đầu hẻm']}"
+    with closing(ward.server.login("owner")) as admin:
+        try:
+            assert admin.patch(camera, json={"enabled": False}).status_code == 200
+            await expect(badge).to_have_text(VI["camera.status.disabled"])  # within the badges' 5 s
+            assert await badge.get_attribute("title") == VI["live.not_recorded"]
+        finally:
+            assert admin.patch(camera, json={"enabled": True}).status_code == 200
+    await expect(badge).to_have_text(VI["recorder.state.recording"])
+    assert await badge.get_attribute("title") is None
+
+
 async def test_a_tile_opens_the_camera_live_and_its_video_plays(ward: Ward, logged_in: Any, artifacts: Path) -> None:
     page = await logged_in("owner")
     await page.goto(ward.server.url + "/")

@@ -1,10 +1,12 @@
 // The dashboard's live grid: one websocket per page brings the latest picture of each camera in view.
 //
-// Tiles are elements with data-live-tile="CAMERA_ID" holding a <video> and an <img>. The script
-// watches which tiles are on screen (scrolled into view, not hidden by the site filter) and tells the
-// server. For each camera the server sends, about once a second, its newest keyframe as a fragment of
-// MP4 (after a JSON "init" message and the init segment), which the tile's muted video plays through
-// Media Source Extensions, or, for a camera whose video this browser cannot decode, a JPEG.
+// Tiles are elements with data-live-tile="CAMERA_ID" (and data-site) holding a <video>, an <img> and
+// a status badge (data-status); the page draws them as plain HTML and changes them only through
+// showSite() and badges(). The script watches which tiles are on screen (scrolled into view, not
+// hidden by the site filter) and tells the server. For each camera the server sends, about once a
+// second, its newest keyframe as a fragment of MP4 (after a JSON "init" message and the init
+// segment), which the tile's muted video plays through Media Source Extensions, or, for a camera
+// whose video this browser cannot decode, a JPEG.
 // The video plays rather than seeks: its source buffer is in "sequence" mode, so each keyframe goes
 // right after the one before, and the playing video shows it as soon as it is appended, then waits for
 // the next. Seeking to every new keyframe flushed the decoder and renderer each time, and cost Chromium
@@ -142,6 +144,7 @@
       const video = player.video;
       if (end - video.currentTime > BEHIND_S || video.currentTime < ranges.start(ranges.length - 1)) {
         video.currentTime = Math.max(ranges.start(ranges.length - 1), end - 0.01);
+        window.WardCamGrid.jumps += 1;
       }
       if (video.paused) video.play().catch(() => {}); // muted: allowed without a click
     }
@@ -210,6 +213,29 @@
     if (document.documentElement.classList.contains("wardcam-wall")) layoutWall();
   }
 
+  // --- what the server changes: the site filter and the status badges ---------------------------
+
+  function showSite(site) {
+    // 0 is every site; a hidden tile leaves the view, and the observer unsubscribes it
+    for (const tile of document.querySelectorAll("[data-live-tile]")) {
+      const hidden = site !== 0 && Number(tile.dataset.site) !== site;
+      if (tile.classList.contains("wardcam-tile-hidden") !== hidden) tile.classList.toggle("wardcam-tile-hidden", hidden);
+    }
+    if (document.documentElement.classList.contains("wardcam-wall")) layoutWall();
+  }
+
+  function badges(changed) {
+    // {camera id: {text, classes, title}}, only for the cameras whose status changed
+    for (const [id, badge] of Object.entries(changed)) {
+      const element = document.querySelector(`[data-status="${Number(id)}"]`);
+      if (!element) continue;
+      element.textContent = badge.text;
+      element.className = badge.classes;
+      if (badge.title) element.title = badge.title;
+      else element.removeAttribute("title");
+    }
+  }
+
   // --- wall mode ---------------------------------------------------------------------------------
 
   function layoutWall() {
@@ -268,7 +294,10 @@
   window.WardCamGrid = {
     wall,
     layoutWall,
+    showSite,
+    badges,
     received: 0,
+    jumps: 0, // a video that fell behind and jumped to its newest keyframe
     get frames() {
       return framesShown();
     },
