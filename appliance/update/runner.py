@@ -354,8 +354,12 @@ class Runner:
         self.control.stop()
         restored: bool | RestoreFailed = False
         try:
-            self.layout.point(self.layout.current, previous)
-            self.layout.point(self.layout.previous, None)
+            try:
+                self.layout.point(self.layout.current, previous)
+                self.layout.point(self.layout.previous, None)
+            except OSError as exc:  # something in the way of the links: nothing switched back
+                log.exception("rollback to %s: the version links could not be switched", previous)
+                return self._switch_back_failed(who, ip, failed, previous, exc)
             self.files.remove(self.files.pending)
             try:
                 restored = self._restore_backup(failed, previous)
@@ -374,6 +378,15 @@ class Runner:
         detail = "database restored" if restored else self._why_not_restored(failed, previous)
         log.warning("rolled back from %s to %s (%s)", failed, previous, detail)
         return self._record("rollback", "rolled_back", who, ip, failed, previous, reason, detail)
+
+    def _switch_back_failed(self, who: str, ip: str, failed: str, previous: str, exc: OSError) -> Outcome:
+        """Say that the rollback did not happen: the newer version stays current, and its folder stays too.
+
+        A pending switch stays pending, so the updater's next start (at boot) tries the rollback again.
+        """
+        key = "update.error.switch_back"
+        self._status("rollback", "failed", "done", failed, previous, key)
+        return self._record("rollback", "failed", who, ip, failed, previous, key, str(exc))
 
     def _restore_backup(self, failed: str, previous: str) -> bool:
         """Put the pre-update backup of exactly this update back (as the data's owner) while the service is stopped."""

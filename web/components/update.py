@@ -116,9 +116,11 @@ def _show_status(box: ui.column, status: UpdateStatus | None) -> None:
                     ui.label(t(f"update.step.{step}"))
         else:
             good = status.state == "succeeded"
-            ui.label(t(f"update.state.{status.state}", error=error, **versions)).classes(
-                "text-positive" if good else "text-negative"
-            ).mark("update-state")
+            not_done = status.action == "rollback" and status.state == "failed"  # the newer version still runs
+            key = "update.state.rollback_not_done" if not_done else f"update.state.{status.state}"
+            ui.label(t(key, error=error, **versions)).classes("text-positive" if good else "text-negative").mark(
+                "update-state"
+            )
 
 
 def _rollback_dialog(service: Updates, outcome: ui.column) -> Callable[[str], None]:

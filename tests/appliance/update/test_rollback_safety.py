@@ -129,6 +129,43 @@ async def test_a_rollback_whose_restore_fails_still_starts_the_service_and_says_
     assert await installed.updates().record_outcomes() == 1
 
 
+async def test_a_rollback_that_cannot_switch_the_versions_back_starts_the_service_says_so_and_retries(
+    installed: Installed, packages: Packages, tmp_path: Path
+) -> None:
+    blocker = installed.layout.current.with_name(f".{installed.layout.current.name}.tmp")
+
+    def put_something_in_the_way() -> None:  # a folder where the updater makes its new link
+        blocker.mkdir()
+        (blocker / "left-over").write_text("in the way")
+
+    service = never_answering(installed, put_something_in_the_way)
+    await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
+    await close_database()
+    try:
+        outcome = Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
+
+        assert outcome is not None, outcome
+        assert (outcome.action, outcome.outcome, outcome.reason) == ("rollback", "failed", "update.error.switch_back")
+        assert service.calls == ["restart", "stop", "start"]  # never left stopped
+        assert installed.layout.current_version() == NEW  # the newer version still runs, and is still there
+        assert installed.layout.version_dir(NEW).is_dir()
+        status = installed.updates().files.read_status()
+        assert status is not None and (status.state, status.error) == ("failed", "update.error.switch_back")
+        assert "Chưa quay lại được phiên bản 0.1.0" in t("update.state.rollback_not_done", error="", from_version=NEW,
+                                                          to_version="0.1.0")  # fmt: skip
+        assert installed.updates().files.pending.exists()  # still undecided: no new upload until it is
+
+        # the updater's next start (at boot), with the way clear: the rollback happens
+        shutil.rmtree(blocker)
+        again = Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
+        assert again is not None and (again.action, again.outcome) == ("rollback", "rolled_back"), again
+        assert installed.layout.current_version() == "0.1.0"
+        assert not installed.updates().busy()
+    finally:
+        await open_database(installed.settings.db_url)
+    assert await installed.updates().record_outcomes() == 2
+
+
 async def test_an_unexpected_error_during_an_update_is_recorded_as_failed_and_leaves_no_new_version(
     installed: Installed, packages: Packages, service: ServedAppliance, tmp_path: Path
 ) -> None:
