@@ -192,6 +192,28 @@ async def open_pages(server: RunningAppliance, count: int, cameras: int, pw: Any
     return pages, first_paint, fcp
 
 
+PLAYBACK_STATE_JS = """() => {
+    const videos = [...document.querySelectorAll('[data-live-tile] video')];
+    const state = {videos: videos.length, decoded: 0, dropped: 0, paused: 0, waiting: 0, lag_s: 0,
+                   jumps: WardCamGrid.jumps};
+    for (const video of videos) {
+        const quality = video.getVideoPlaybackQuality();
+        state.decoded += quality.totalVideoFrames;
+        state.dropped += quality.droppedVideoFrames;
+        state.paused += video.paused ? 1 : 0;
+        state.waiting += video.readyState < 3 ? 1 : 0;
+        const ranges = video.buffered;
+        if (ranges.length) state.lag_s += (ranges.end(ranges.length - 1) - video.currentTime) / videos.length;
+    }
+    return state;
+}"""
+
+
+async def playback_state(page: Any) -> dict[str, Any]:
+    """Return how a page's tile videos play: frames decoded and dropped, paused, waiting, lag, jumps."""
+    return dict(await page.evaluate(PLAYBACK_STATE_JS))
+
+
 async def frames_counted(pages: list[Any], what: str = "frames") -> list[int]:
     """Return how many pictures each page has shown (frames) or received (received) so far."""
     return [int(await page.evaluate(f"WardCamGrid.{what}")) for page in pages]
@@ -228,6 +250,11 @@ def profile_summary(profile: dict[str, Any], top: int = 20) -> list[tuple[str, f
         name = f"{frame['functionName'] or '(anonymous)'} {frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber'] + 1}"
         self_ms[name] = self_ms.get(name, 0.0) + node.get("hitCount", 0) * interval_ms
     return sorted(self_ms.items(), key=lambda item: -item[1])[:top]
+
+
+def steal_s() -> float:
+    """Return the CPU seconds the hypervisor has taken from this machine so far (all cores; 0 on bare metal)."""
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
 
 
 def browser_cpu_s() -> float:
@@ -277,17 +304,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         page=pages[0], categories=["devtools.timeline", "disabled-by-default-devtools.timeline"]
                     )
                 browser_before = browser_cpu_s()
+                steal_before = steal_s()
                 server_before = sum(camera_server.cpu_times()[:2])
                 started = time.monotonic()
                 watched, watched_own = await asyncio.to_thread(measure, appliance, args.seconds)
                 wall = time.monotonic() - started
                 server_pct = 100.0 * (sum(camera_server.cpu_times()[:2]) - server_before) / wall
                 browser_pct = 100.0 * (browser_cpu_s() - browser_before) / wall
+                # on a virtual machine, CPU time the host gave to others: the pages fall behind for it too
+                steal_pct = 100.0 * (steal_s() - steal_before) / wall
                 if args.trace:
                     summary = trace_summary(await pages[0].context.browser.stop_tracing())
                     log.info("first page's trace over %.0f s, self time by event (ms): %s", wall, summary)
                     profile = (await cdp.send("Profiler.stop"))["profile"]
                     log.info("first page's JavaScript, self time by function (ms): %s", profile_summary(profile))
+                for index, page in enumerate(pages):
+                    log.info("page %d playback: %s", index + 1, await playback_state(page))
                 counted_after = await frames_counted(pages)
                 came_after = await frames_counted(pages, "received")
                 per_tile = [(b - a) / wall / args.cameras for a, b in zip(counted, counted_after, strict=True)]
@@ -318,6 +350,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "tile_received_fps": round(statistics.fmean(received), 3),
                 "browser_cpu_pct": round(browser_pct, 1),
                 "rtsp_server_cpu_pct": round(server_pct, 2),
+                "steal_pct": round(steal_pct, 1),
             }
             if args.idle_check:
                 await asyncio.sleep(35)  # the frame sources stop 30 s after the last page closed

@@ -117,8 +117,7 @@ def tile_html(camera: Camera, state: tuple[str, str, str]) -> str:
     return (
         f'<a class="wardcam-tile" href="/live/{camera.id}" data-live-tile="{camera.id}" data-site="{site_id}"'
         f' data-waiting="{escape(t("live.waiting"))}" title="{escape(t("live.open_camera", name=camera.name))}">'
-        "<video muted playsinline disablepictureinpicture></video>"  # keyframes, when it can
-        f'<img alt="{name}">'  # JPEGs, when it cannot
+        f'<img alt="{name}">'  # JPEGs, when it cannot decode the keyframes (grid.js adds their <video>)
         '<div class="wardcam-tile-wait"></div>'
         f'<div class="wardcam-tile-label"><div class="wardcam-tile-name">{name}</div>'
         f'<div class="wardcam-tile-site">{escape(site_name)}</div></div>'
