@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from nicegui import app, ui
 
 from appliance import i18n
@@ -74,6 +76,10 @@ def ui_options(appliance: Appliance) -> dict[str, Any]:
         "reload": False,
         "show": False,
         "reconnect_timeout": 10.0,
+        # gzip at level 1, as nginx does by default: NiceGUI's scripts and styles (1.2 MB) cost 168 ms of CPU
+        # to compress at Starlette's level 9 for each browser that loads the panel the first time, 49 ms at
+        # level 1 (measured), for 19 % more bytes (408 KB against 344 KB) on the local network
+        "gzip_middleware_factory": partial(GZipMiddleware, compresslevel=1),
         # no per-message deflate on websockets: the live view sends JPEGs and H.264, which do not compress,
         # and deflating them cost 2.9 ms of CPU per 26 KB frame (measured), more than all else in the grid
         "ws_per_message_deflate": False,
