@@ -26,17 +26,20 @@ details); Chromium's is not counted (it is the screen, not the appliance).
 tile_fps says how many pictures a second each tile really showed (the videos' own playback figures,
 read from the pages), tile_received_fps how many came; "ok" needs tile_fps at least TILE_FPS_MIN
 besides the two targets, as the issue measures the grid "at about 1 fps". browser_cpu_pct is the
-three pages' Chromium (not part of grid_cpu_pct). --trace logs where the first page's time goes:
-Chromium's trace events and its JavaScript profile, by self time.
-Chromium decodes the keyframes (about 40 % of a core for a page of 62 tiles on a bare test page), so
-on a 2-core machine that also runs the cameras and the appliance, three pages fall behind one
-picture a second (0.14 to 0.36 measured); the appliance then sends fewer pictures and does less work, so
-grid_cpu_pct_at_1fps_estimate scales the Python share up to one picture a second per tile (ffmpeg's
-share does not depend on it). Sending JPEGs made on the appliance instead (every tile from a frame
-source 320 wide) is cheap for the pages, but its 62 ffmpegs used 50 % of a core (0.8 % each, measured
-per process during the run: decoding a keyframe of this clip takes 5 ms), above the 30 % target
-alone; and that run did not finish: with three pages, the cameras and another test run on the same
-2 cores, the recordings stalled and were restarted (docs/architecture.md, the grid).
+pages' Chromium (not part of grid_cpu_pct), steal_pct the CPU time a virtual machine's host gave to
+others meanwhile. --trace logs where the first page's time goes: Chromium's trace events and its
+JavaScript profile, by self time. Each page's playback (pictures decoded and dropped, videos waiting,
+lag, jumps) is logged.
+Chromium decodes the keyframes (about 5 ms each here), so on a 2-core machine that also runs the
+62 cameras' server and the appliance, three pages fall behind one picture a second (0.14 to 0.38
+shown, 0.46 to 0.63 received); one page shows 1.0. grid_cpu_pct_at_1fps_estimate scales the
+appliance's Python share (its work per picture sent) up to one picture a second per tile (ffmpeg's
+share does not depend on it). --receive-only measures it instead: once every tile has shown a
+picture, the pages stop decoding and only receive, so the appliance sends every picture to three
+pages that keep up; "ok" then judges the pictures received. Sending JPEGs made on the appliance
+instead (every tile from a frame source 320 wide) is cheap for the pages, but its 62 ffmpegs used
+50 % of a core (0.8 % each: decoding a keyframe of this clip takes 5 ms), above the 30 % target
+alone (docs/architecture.md, the grid).
 """
 
 from __future__ import annotations
@@ -294,6 +297,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 pages, first_paint, fcp = await open_pages(server, args.pages, args.cameras, pw)
                 await asyncio.sleep(SETTLE_S)
                 sources = live_ffmpegs(server.process.pid)
+                if args.receive_only:  # every tile has shown a picture; from now on the pages only receive
+                    for page in pages:
+                        await page.evaluate("WardCamGrid.showing = false")
+                    await asyncio.sleep(SETTLE_S)
                 counted = await frames_counted(pages)
                 came = await frames_counted(pages, "received")
                 if args.trace:  # where the first page's time goes (Chromium's own trace, and its JavaScript)
@@ -331,6 +338,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             children = (watched - watched_own) - (baseline - baseline_own)
             python = watched_own - baseline_own
             fps = statistics.fmean(per_tile)
+            sent = statistics.fmean(received)  # the appliance's Python work is per picture sent
+            # what "about 1 fps" is judged on: pictures shown, or with --receive-only pictures delivered
+            delivered = sent if args.receive_only else fps
             result = {
                 "grid_cpu_pct": round(watched - baseline, 2),
                 "first_paint_s": round(first_paint, 3),
@@ -342,12 +352,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "grid_ffmpeg_cpu_pct": round(children, 2),
                 # when the pages could not take a picture a second (on a small machine that runs them, the
                 # cameras and the appliance together), what the appliance would use if they could
-                "grid_cpu_pct_at_1fps_estimate": round(children + python / min(1.0, max(fps, 0.01)), 2),
+                "grid_cpu_pct_at_1fps_estimate": round(children + python / min(1.0, max(sent, 0.01)), 2),
                 "baseline_cpu_pct": round(baseline, 2),
                 "with_pages_cpu_pct": round(watched, 2),
                 **sources,
                 "tile_fps": round(fps, 3),
-                "tile_received_fps": round(statistics.fmean(received), 3),
+                "receive_only": args.receive_only,
+                "tile_received_fps": round(sent, 3),
                 "browser_cpu_pct": round(browser_pct, 1),
                 "rtsp_server_cpu_pct": round(server_pct, 2),
                 "steal_pct": round(steal_pct, 1),
@@ -357,7 +368,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["grid_ffmpegs_after_close"] = sum(live_ffmpegs(server.process.pid).values())
             worst = max(result["grid_cpu_pct"], result["grid_cpu_pct_at_1fps_estimate"])
             result["ok"] = (  # the issue's figures count only with every tile at about a picture a second
-                worst <= TARGETS["grid_cpu_pct"] and first_paint <= TARGETS["first_paint_s"] and fps >= TILE_FPS_MIN
+                worst <= TARGETS["grid_cpu_pct"]
+                and first_paint <= TARGETS["first_paint_s"]
+                and delivered >= TILE_FPS_MIN
             )
             return result
         except BaseException:
@@ -379,6 +392,12 @@ def main() -> int:
     p.add_argument("--fps", type=int, default=10, help="frame rate of the sub-stream clip (a keyframe a second)")
     p.add_argument("--kbps", type=int, default=512, help="bit rate of the sub-stream clip")
     p.add_argument("--trace", action="store_true", help="log where the first page's time goes (Chromium's trace)")
+    p.add_argument(
+        "--receive-only",
+        action="store_true",
+        help="after every tile showed a picture, the pages receive the pictures without decoding them: the "
+        "appliance's cost with pages that keep up ('ok' then judges tile_received_fps)",
+    )
     p.add_argument("--idle-check", action="store_true", help="also check that the frame sources stop afterwards")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="bench %(levelname)s %(message)s")

@@ -204,6 +204,7 @@
       const kind = header.getUint8(4);
       const payload = new Uint8Array(event.data, 5);
       if (kind !== INIT) window.WardCamGrid.received += 1;
+      if (!window.WardCamGrid.showing && kind !== INIT) return; // bench/grid.py --receive-only
       if (kind === JPEG) showJpeg(id, payload);
       else keyframe(id, kind, payload);
     };
@@ -313,6 +314,10 @@
     badges,
     received: 0,
     jumps: 0, // a video that fell behind and jumped to its newest keyframe
+    // false: pictures are counted but not shown. Only bench/grid.py --receive-only sets it, to measure
+    // what the appliance spends sending every picture to pages that keep up, on a machine whose cores
+    // cannot also decode them for three pages
+    showing: true,
     get frames() {
       return framesShown();
     },
