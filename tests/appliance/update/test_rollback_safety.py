@@ -18,6 +18,7 @@ from appliance.db.models.users import Role
 from appliance.i18n import t
 from appliance.update.package import write_package
 from appliance.update.runner import Runner
+from appliance.update.state import Outcome
 from tests.appliance.update.conftest import (
     NEW,
     PASSWORD,
@@ -33,6 +34,15 @@ from tests.appliance.update.test_apply import _wait, usernames
 
 def backups_of(installed: Installed) -> list[str]:
     return sorted(p.name for p in (installed.root / "backups").iterdir())
+
+
+async def run_updater(installed: Installed, service: ServedAppliance) -> Outcome | None:
+    """Run the root updater as systemd would, with WardCam's database closed meanwhile (it stops WardCam)."""
+    await close_database()
+    try:
+        return Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
+    finally:
+        await open_database(installed.settings.db_url)
 
 
 async def test_a_rollback_after_a_failed_later_update_restores_the_backup_of_the_update_it_undoes(
@@ -83,21 +93,17 @@ async def test_a_rollback_with_a_backup_of_another_update_brings_back_the_code_o
 
     service = never_answering(installed, backup_of_another_update_and_a_new_user)
     await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
-    await close_database()
-    try:
-        outcome = Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
+    outcome = await run_updater(installed, service)
 
-        assert outcome is not None and outcome.outcome == "rolled_back", outcome
-        assert outcome.detail.startswith("code only: the pre-update backup belongs to the update from 0.0.9 to")
-        assert usernames(installed.data_dir / "wardcam.db") == ["added-after-the-switch", "admin"]  # kept
-        assert installed.layout.current_version() == "0.1.0"
-        assert service.calls == ["restart", "stop", "start"]
-        status = installed.updates().files.read_status()
-        assert status is not None and status.state == "rolled_back_code_only"
-        assert "Cơ sở dữ liệu được giữ nguyên" in t(f"update.state.{status.state}", from_version=NEW,
-                                                     to_version="0.1.0", error="")  # fmt: skip
-    finally:
-        await open_database(installed.settings.db_url)
+    assert outcome is not None and outcome.outcome == "rolled_back", outcome
+    assert outcome.detail.startswith("code only: the pre-update backup belongs to the update from 0.0.9 to")
+    assert usernames(installed.data_dir / "wardcam.db") == ["added-after-the-switch", "admin"]  # kept
+    assert installed.layout.current_version() == "0.1.0"
+    assert service.calls == ["restart", "stop", "start"]
+    status = installed.updates().files.read_status()
+    assert status is not None and status.state == "rolled_back_code_only"
+    shown = t(f"update.state.{status.state}", from_version=NEW, to_version="0.1.0", error="")
+    assert "Cơ sở dữ liệu được giữ nguyên" in shown
 
 
 async def test_a_rollback_whose_restore_fails_still_starts_the_service_and_says_why(
@@ -111,21 +117,17 @@ async def test_a_rollback_whose_restore_fails_still_starts_the_service_and_says_
 
     service = never_answering(installed, damage_the_backup)  # and the pre-update backup is damaged meanwhile
     await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
-    await close_database()
-    try:
-        outcome = Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
+    outcome = await run_updater(installed, service)
 
-        assert outcome is not None, outcome
-        assert (outcome.action, outcome.outcome, outcome.reason) == ("rollback", "failed", "update.error.restore")
-        assert service.calls == ["restart", "stop", "start"]  # started again although the restore failed
-        assert installed.layout.current_version() == "0.1.0"
-        status = installed.updates().files.read_status()
-        assert status is not None and (status.state, status.error) == ("rollback_failed", "update.error.restore")
-        assert "không khôi phục được cơ sở dữ liệu" in t(status.error)
-        assert "could not be restored" in t(status.error, "en")
-        assert not installed.updates().busy()
-    finally:
-        await open_database(installed.settings.db_url)
+    assert outcome is not None, outcome
+    assert (outcome.action, outcome.outcome, outcome.reason) == ("rollback", "failed", "update.error.restore")
+    assert service.calls == ["restart", "stop", "start"]  # started again although the restore failed
+    assert installed.layout.current_version() == "0.1.0"
+    status = installed.updates().files.read_status()
+    assert status is not None and (status.state, status.error) == ("rollback_failed", "update.error.restore")
+    assert "không khôi phục được cơ sở dữ liệu" in t(status.error)
+    assert "could not be restored" in t(status.error, "en")
+    assert not installed.updates().busy()
     assert await installed.updates().record_outcomes() == 1
 
 
@@ -140,29 +142,25 @@ async def test_a_rollback_that_cannot_switch_the_versions_back_starts_the_servic
 
     service = never_answering(installed, put_something_in_the_way)
     await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
-    await close_database()
-    try:
-        outcome = Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
+    outcome = await run_updater(installed, service)
 
-        assert outcome is not None, outcome
-        assert (outcome.action, outcome.outcome, outcome.reason) == ("rollback", "failed", "update.error.switch_back")
-        assert service.calls == ["restart", "stop", "start"]  # never left stopped
-        assert installed.layout.current_version() == NEW  # the newer version still runs, and is still there
-        assert installed.layout.version_dir(NEW).is_dir()
-        status = installed.updates().files.read_status()
-        assert status is not None and (status.state, status.error) == ("failed", "update.error.switch_back")
-        assert "Chưa quay lại được phiên bản 0.1.0" in t("update.state.rollback_not_done", error="", from_version=NEW,
-                                                          to_version="0.1.0")  # fmt: skip
-        assert installed.updates().files.pending.exists()  # still undecided: no new upload until it is
+    assert outcome is not None, outcome
+    assert (outcome.action, outcome.outcome, outcome.reason) == ("rollback", "failed", "update.error.switch_back")
+    assert service.calls == ["restart", "stop", "start"]  # never left stopped
+    assert installed.layout.current_version() == NEW  # the newer version still runs, and is still there
+    assert installed.layout.version_dir(NEW).is_dir()
+    status = installed.updates().files.read_status()
+    assert status is not None and (status.state, status.error) == ("failed", "update.error.switch_back")
+    shown = t("update.state.rollback_not_done", error="", from_version=NEW, to_version="0.1.0")
+    assert "Chưa quay lại được phiên bản 0.1.0" in shown
+    assert installed.updates().files.pending.exists()  # still undecided: no new upload until it is
 
-        # the updater's next start (at boot), with the way clear: the rollback happens
-        shutil.rmtree(blocker)
-        again = Runner(installed.config, installed.settings, service, sleep=lambda s: None).run()
-        assert again is not None and (again.action, again.outcome) == ("rollback", "rolled_back"), again
-        assert installed.layout.current_version() == "0.1.0"
-        assert not installed.updates().busy()
-    finally:
-        await open_database(installed.settings.db_url)
+    # the updater's next start (at boot), with the way clear: the rollback happens
+    shutil.rmtree(blocker)
+    again = await run_updater(installed, service)
+    assert again is not None and (again.action, again.outcome) == ("rollback", "rolled_back"), again
+    assert installed.layout.current_version() == "0.1.0"
+    assert not installed.updates().busy()
     assert await installed.updates().record_outcomes() == 2
 
 
