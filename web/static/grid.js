@@ -222,10 +222,26 @@
     observer.observe(tile);
   }
 
+  // The first connection waits until the tiles have been painted once: it makes the appliance start a
+  // keyframe relay (an ffmpeg) for every camera not yet watched, a burst of CPU that would otherwise
+  // delay the page's first paint whenever the browser or the page's last requests share that CPU.
+  let scheduled = false;
+
+  function connectAfterPaint() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        scheduled = false;
+        if (!socket) connect();
+      }, 0),
+    );
+  }
+
   function scan() {
     const found = document.querySelectorAll("[data-live-tile]");
     found.forEach(watch);
-    if (found.length && !socket) connect();
+    if (found.length && !socket) connectAfterPaint();
     if (document.documentElement.classList.contains("wardcam-wall")) layoutWall();
   }
 
