@@ -72,13 +72,19 @@ rootfs() {
         [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || die "arm64 needs qemu-user-static and binfmt_misc"
     fi
     # Debian 12 keeps raspi-firmware (the Pi's boot files) in non-free-firmware.
-    local components=main
-    [[ $arch == arm64 ]] && components="main non-free-firmware"
+    local components=main hooks=()
+    if [[ $arch == arm64 ]]; then
+        components="main non-free-firmware"
+        # Under emulation one mkinitramfs takes 10 to 15 minutes, and dpkg's triggers would run it four
+        # times (the kernel, then every package that adds an initramfs hook). update-initramfs is diverted
+        # to a no-op before the packages install; customize.sh puts it back and makes the initramfs once.
+        hooks+=(--essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.wardcam-deferred --add /usr/sbin/update-initramfs && printf "#!/bin/sh\necho \"update-initramfs: deferred to the end of the build\"\n" > "$1/usr/sbin/update-initramfs" && chmod 0755 "$1/usr/sbin/update-initramfs"')
+    fi
     mmdebstrap --mode=root --variant=apt --architectures="$arch" --format=directory \
         --include="$(packages "$arch")" \
         --aptopt='Acquire::Languages "none"' --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/man/*' \
-        --essential-hook='echo "wardcam" > "$1/etc/hostname"' \
+        --essential-hook='echo "wardcam" > "$1/etc/hostname"' "${hooks[@]}" \
         --customize-hook="cp -a '$wheeldir' \"\$1/tmp/wheels\"" \
         --customize-hook="'$HERE/customize.sh' \"\$1\" $arch" \
         "$SUITE" "$dir" \

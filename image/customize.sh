@@ -6,6 +6,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 # A clean environment: nothing of the build host (pip or locale settings) leaks into the image.
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
+# build.sh deferred the initramfs on arm64 (emulated, each run costs minutes): put update-initramfs back
+# and run the kernel's install hooks once, which make the initramfs and (raspi-firmware's hook) copy the
+# kernel, initramfs and device trees into /boot/firmware.
+if [[ -e $root/usr/sbin/update-initramfs.wardcam-deferred ]]; then
+    rm -f "$root/usr/sbin/update-initramfs"
+    in_root dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+    for kernel in "$root"/boot/vmlinuz-*; do
+        kver=${kernel##*/vmlinuz-}
+        in_root env DEB_MAINT_PARAMS=configure run-parts --report --exit-on-error \
+            --arg="$kver" --arg="/boot/vmlinuz-$kver" /etc/kernel/postinst.d
+        [[ -s $root/boot/initrd.img-$kver ]] || { echo "customize.sh: no initramfs for $kver" >&2; exit 1; }
+    done
+fi
+
 # Our files: units, drop-ins, firewall, console banner, first-boot script. Owned by root, mode kept.
 cp -a --no-preserve=ownership "$here/rootfs/." "$root/"
 
