@@ -251,13 +251,25 @@ def service(installed: Installed) -> Iterator[ServedAppliance]:
     yield served
 
 
-def never_answering(installed: Installed, meanwhile: Callable[[], None]) -> ServedAppliance:
-    """A service whose new version never answers /healthz (within 3 s); `meanwhile` happens at its restart."""
+def never_answering(
+    installed: Installed, meanwhile: Callable[[], None], *, starts_wardcam: bool = True
+) -> ServedAppliance:
+    """A service whose new version never answers /healthz (within 3 s); `meanwhile` happens at its restart.
+
+    With starts_wardcam=False its start() runs nothing either: no WardCam that could answer a later
+    health check, or audit the updater's outcomes before the test does.
+    """
 
     class NeverAnswers(ServedAppliance):
         def restart(self) -> None:
             self.calls.append("restart")
             meanwhile()
+
+        def start(self) -> None:
+            if starts_wardcam:
+                super().start()
+            else:
+                self.calls.append("start")
 
     service = NeverAnswers(installed)
     installed.config.health_url = service.health_url

@@ -140,7 +140,7 @@ async def test_a_rollback_that_cannot_switch_the_versions_back_starts_the_servic
         blocker.mkdir()
         (blocker / "left-over").write_text("in the way")
 
-    service = never_answering(installed, put_something_in_the_way)
+    service = never_answering(installed, put_something_in_the_way, starts_wardcam=False)
     await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
     outcome = await run_updater(installed, service)
 
