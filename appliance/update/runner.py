@@ -14,7 +14,7 @@ switched version still awaits confirmation after a power cut. Steps of an update
 3. install: a new venv in versions/<version>/ (see install.py), offline.
 4. smoke: the new version's `--version`, then a trial start on a copy of the data until /healthz answers.
    Any failure so far deletes the new folder and leaves everything as it was.
-5. switch: `previous` -> the running version, `current` -> the new one (atomic renames), pending.json written.
+5. switch: pending.json written, then `previous` -> the running version and `current` -> the new one (atomic renames).
 6. restart: `systemctl restart wardcam.service`.
 7. confirm: the new version must answer /healthz with its version within health_timeout_s; then pending.json
    goes and versions older than the previous one are deleted. If it does not (crash loop, no answer, or the
@@ -23,6 +23,8 @@ switched version still awaits confirmation after a power cut. Steps of an update
    module's staged restore (as the data directory's owner, in a child process) when it belongs to exactly
    this update (from the previous version to the current one; else only the code goes back, and the
    outcome says so), and the service starts again, whatever the restore did.
+   A power cut during step 5 (pending.json written, `current` not yet switched) is finished at the next start:
+   the links are pointed as step 5 meant, the service restarted, and step 7 follows.
 
 Any unexpected error before the switch is an outcome too ("failed"), and the new version's folder goes.
 """
@@ -293,6 +295,10 @@ class Runner:
 
     def watch(self, pending: Pending, install_s: float | None = None) -> Outcome:
         """Wait for the switched version to answer /healthz; confirm it, or roll back."""
+        if self.layout.current_version() != pending.to_version:
+            given_up = self._finish_switch(pending)
+            if given_up is not None:
+                return given_up
         pending.starts += 1
         self.files.write(self.files.pending, pending)
         if pending.starts > self.config.max_boots:
@@ -306,6 +312,37 @@ class Runner:
             self.sleep(POLL_S)
         log.error("%s did not answer /healthz within %.0f s", pending.to_version, self.config.health_timeout_s)
         return self._roll_back(pending.who, pending.ip, "update.error.unhealthy")
+
+    def _finish_switch(self, pending: Pending) -> Outcome | None:
+        """Finish a switch that a power cut stopped half-way: pending.json written, `current` not yet repointed.
+
+        The new version was installed and passed its trial before pending.json was written, so the switch is
+        made again as the update meant it and the service restarted on the new version; the wait that follows
+        confirms it or rolls it back as usual. Rolling back from here instead would take the version `current`
+        still names (the one the update started from) for the failed one, and go back to an even older one.
+        If the new version's folder is gone, the update is given up: the running version stays.
+        """
+        if not (self.layout.version_dir(pending.to_version) / "bin" / "python").exists():
+            log.error(
+                "the switch to %s was interrupted and its folder is gone; staying on %s",
+                pending.to_version,
+                self.layout.current_version(),
+            )
+            self.files.remove(self.files.pending)
+            request = UpdateRequest(action="apply", who=pending.who, ip=pending.ip)
+            gone = InstallFailed(f"the switch to {pending.to_version} was interrupted and its folder is gone")
+            return self._refused("apply", gone, request, pending.from_version, pending.to_version, None)
+        log.warning(
+            "the switch from %s to %s was interrupted (power cut?): finishing it",
+            pending.from_version,
+            pending.to_version,
+        )
+        self._status("apply", "running", "switch", pending.from_version, pending.to_version)
+        self.layout.point(self.layout.previous, pending.from_version)
+        self.layout.point(self.layout.current, pending.to_version)
+        self._status("apply", "running", "restart", pending.from_version, pending.to_version)
+        self.control.restart()
+        return None
 
     def _confirm(self, pending: Pending, install_s: float | None) -> Outcome:
         self.files.remove(self.files.pending)
