@@ -6,6 +6,9 @@
 #
 #   image/boot-qemu.sh [IMAGE]     IMAGE: wardcam-amd64.img (default) or wardcam-arm64.img
 #
+# WARDCAM_QEMU_TIMEOUT (s, default 900), WARDCAM_QEMU_PORT, and for arm64 WARDCAM_QEMU_APPEND: more kernel
+# arguments, e.g. "systemd.journald.forward_to_console=1" to see the services' logs in qemu-serial.log.
+#
 # qemu cannot emulate a Raspberry Pi 4 or 5, so the arm64 image boots on qemu's generic arm64 machine
 # ("virt", Cortex-A72, TCG): its own kernel and initrd (taken from image/out/rootfs-arm64/boot, the
 # ones the Pi firmware loads) with its own root partition, found by the same PARTUUID. What the Pi's
@@ -30,7 +33,7 @@ if [[ $(basename "$IMG") == *arm64* ]]; then
     # root= and the rest from the image's own cmdline.txt, the console moved to the virt machine's serial port
     cmdline=$(sed -e 's/console=[^ ]*//g' "$HERE/out/rootfs-arm64/boot/firmware/cmdline.txt")
     qemu-system-aarch64 -machine virt -cpu cortex-a72 -m 2048 -smp 2 \
-        -kernel "$kernel" -initrd "$initrd" -append "console=ttyAMA0 $cmdline" "${disks[@]}" "${net[@]}" \
+        -kernel "$kernel" -initrd "$initrd" -append "console=ttyAMA0 $cmdline ${WARDCAM_QEMU_APPEND:-}" "${disks[@]}" "${net[@]}" \
         -display none -serial file:"$HERE/out/qemu-serial.log" -monitor none &
 else
     "$HERE/../tools/apt-install.sh" qemu-system-x86 ovmf >/dev/null
