@@ -4,11 +4,19 @@ A restore never touches the live state while the appliance runs: the whole file 
 (read_backup), then written to ``DATA_DIR/restore-staged``. At start-up, before the database opens,
 apply_staged() moves the current database and settings to ``DATA_DIR/restore-previous`` (the rollback
 copy) and the staged ones into place, each step a rename on the same disk.
+
+A power cut can stop apply_staged() anywhere; the next start finishes the same restore:
+1. the current items move into ``restore-previous.tmp``. Cut here: they are moved back, and step 1 starts again.
+2. ``restore-applying.json`` (the backup's manifest) is written: from now on the restore only goes forward.
+3. the staged items move into place, then ``restore-staged`` goes.
+4. ``restore-previous.tmp`` becomes ``restore-previous``, and ``restore-applying.json`` goes.
+Cut after 2: steps 3 and 4 are finished, each skipping what it already did.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +26,8 @@ log = logging.getLogger(__name__)
 
 STAGED = "restore-staged"
 PREVIOUS = "restore-previous"
+MOVING = PREVIOUS + ".tmp"
+APPLYING = "restore-applying.json"  # written once the current state is all moved out; holds the manifest
 DB_NAME = "wardcam.db"
 DB_SIDE_FILES = ("-wal", "-shm")
 
@@ -62,28 +72,56 @@ def _items(data_dir: Path, with_database: bool) -> list[str]:
 
 
 def apply_staged(data_dir: Path) -> Manifest | None:
-    """Swap a staged restore into place, keeping the current state as restore-previous."""
+    """Swap a staged restore into place, keeping the current state as restore-previous (see the module's steps)."""
     staged = data_dir / STAGED
-    moving = data_dir / (PREVIOUS + ".tmp")
-    if moving.exists():  # a start that stopped half-way: put the old state back first
+    moving = data_dir / MOVING
+    applying = data_dir / APPLYING
+    if applying.is_file():  # a start cut off after step 2: finish going forward
+        return _move_in(data_dir, Manifest.from_json(applying.read_bytes()))
+    if moving.exists():  # a start cut off in step 1: put the current state back first
         rollback(data_dir, moving)
     manifest = staged_manifest(data_dir)
     if manifest is None:
         return None
-    with_database = (staged / DB_NAME).is_file()
     moving.mkdir(mode=0o700)
-    for name in _items(data_dir, with_database):
+    for name in _items(data_dir, with_database=(staged / DB_NAME).is_file()):
         if (data_dir / name).exists():
             (data_dir / name).rename(moving / name)
-    for name in _items(data_dir, with_database):
-        if (staged / name).exists():
-            (staged / name).rename(data_dir / name)
+    _write_durably(applying, manifest.to_json())
+    return _move_in(data_dir, manifest)
+
+
+def _move_in(data_dir: Path, manifest: Manifest) -> Manifest:
+    """Steps 3 and 4: each part skips what an earlier, cut-off start already did."""
+    staged = data_dir / STAGED
+    moving = data_dir / MOVING
+    if staged.is_dir():
+        for name in _items(data_dir, with_database=True):
+            if (staged / name).exists() and not (data_dir / name).exists():
+                (staged / name).rename(data_dir / name)
+        _remove(staged)
     previous = data_dir / PREVIOUS
-    _remove(previous)
-    moving.rename(previous)
-    _remove(staged)
+    if moving.is_dir():
+        _remove(previous)
+        moving.rename(previous)
+    (data_dir / APPLYING).unlink(missing_ok=True)
     log.warning("restored the backup of %s; the state before is kept in %s", manifest.created_at, previous)
     return manifest
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write a file under a temporary name, fsync it, rename it into place and fsync its folder."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.rename(path)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def rollback(data_dir: Path, source: Path | None = None) -> None:
