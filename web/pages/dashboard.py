@@ -101,6 +101,11 @@ def badge_view(state: tuple[str, str, str]) -> dict[str, str]:
     return {"text": text, "classes": f"{BADGE_CLASSES} bg-{colour}", "title": tip}
 
 
+def site_id_of(camera: Camera) -> int:
+    """Return the id of a camera's site, for the site filter (NO_SITE for a camera without one)."""
+    return camera.site.id if camera.site else NO_SITE
+
+
 def tile_html(camera: Camera, state: tuple[str, str, str]) -> str:
     """Return one camera's tile: its latest frame, name, site and status; a click opens its live video.
 
@@ -109,13 +114,13 @@ def tile_html(camera: Camera, state: tuple[str, str, str]) -> str:
     paint (measured with bench/grid.py's page: 2.2 to 2.6 s, against 1.4 to 1.8 s as HTML). grid.js
     fills the tiles, and updates the badges and the site filter (WardCamGrid.badges, .showSite).
     """
-    site_id = camera.site.id if camera.site else NO_SITE
     site_name = camera.site.name if camera.site else t("dashboard.no_site")
     name = escape(camera.name)
     badge = badge_view(state)
     title = f' title="{escape(badge["title"])}"' if badge["title"] else ""
     return (
-        f'<a class="wardcam-tile" href="/live/{camera.id}" data-live-tile="{camera.id}" data-site="{site_id}"'
+        f'<a class="wardcam-tile" href="/live/{camera.id}" data-live-tile="{camera.id}"'
+        f' data-site="{site_id_of(camera)}"'
         f' data-waiting="{escape(t("live.waiting"))}" title="{escape(t("live.open_camera", name=camera.name))}">'
         f'<img alt="{name}">'  # JPEGs, when it cannot decode the keyframes (grid.js adds their <video>)
         '<div class="wardcam-tile-wait"></div>'
@@ -151,7 +156,7 @@ async def dashboard() -> None:
                 "click", js_handler="() => WardCamGrid.wall(true)"
             )
         states = {camera.id: badge_state(camera) for camera in camera_list}
-        site_of = {camera.id: camera.site.id if camera.site else NO_SITE for camera in camera_list}
+        site_of = {camera.id: site_id_of(camera) for camera in camera_list}
         tiles = "".join(tile_html(camera, states[camera.id]) for camera in camera_list)
         ui.html(tiles, sanitize=False).classes("wardcam-grid").props("data-live-grid").mark("grid")  # escaped above
         ui.button(icon="fullscreen_exit").props(f'round color=grey-9 aria-label="{t("live.exit_wall")}"').classes(

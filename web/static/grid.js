@@ -2,8 +2,8 @@
 //
 // Tiles are elements with data-live-tile="CAMERA_ID" (and data-site) holding an <img> and a status
 // badge (data-status), and a <video> made here; the page draws them as plain HTML and changes them
-// only through showSite() and badges(). The script watches which tiles are on screen (scrolled into view, not
-// hidden by the site filter) and tells the server. For each camera the server sends, about once a
+// only through showSite() and badges(). The script watches which tiles are on screen (scrolled into
+// view, not hidden by the site filter) and tells the server. For each camera the server sends, about once a
 // second, its newest keyframe as a fragment of MP4 (after a JSON "init" message and the init
 // segment), which the tile's muted video plays through Media Source Extensions, or, for a camera
 // whose video this browser cannot decode, a JPEG.
@@ -251,7 +251,7 @@
     // 0 is every site; a hidden tile leaves the view, and the observer unsubscribes it
     for (const tile of document.querySelectorAll("[data-live-tile]")) {
       const hidden = site !== 0 && Number(tile.dataset.site) !== site;
-      if (tile.classList.contains("wardcam-tile-hidden") !== hidden) tile.classList.toggle("wardcam-tile-hidden", hidden);
+      tile.classList.toggle("wardcam-tile-hidden", hidden); // with force: no change, no attribute write
     }
     if (document.documentElement.classList.contains("wardcam-wall")) layoutWall();
   }
