@@ -3,7 +3,10 @@
 Playback by the roles whose views of footage are audited (police, viewers) writes `recordings.played`
 (who, which camera, from when); the same user asking again for the same camera and moment within
 REPEAT_S (a reload, a reconnect) writes nothing new. When such a viewing ends (the player closed, another
-moment chosen, the page left) `recordings.play_ended` says which range was watched: from, until, seconds.
+moment chosen, the page left) `recordings.play_ended` says which range of footage was sent to the viewer:
+from, until, its seconds (sent_s), and how long the stream was open (open_s). The server cannot know
+what was looked at; what was sent is what the viewer could have seen. The stream is sent as fast as the
+browser takes it, so a short recording can be all sent in less time than it plays.
 Every clip download, by anyone, writes `recordings.clip_downloaded` (who, which camera, which range).
 """
 
@@ -95,16 +98,21 @@ class Playback:
         )  # fmt: skip
         return True
 
-    async def play_ended(self, who: Principal, camera: Camera, stream: PlaybackStream, watched_s: float,
+    async def play_ended(self, who: Principal, camera: Camera, stream: PlaybackStream, open_s: float,
                          ip: str = "") -> bool:  # fmt: skip
-        """Audit the end of a playback by police or a viewer: the range watched; return whether one was written."""
-        if who.role not in AUDITED_VIEWERS or watched_s < MIN_WATCHED_S:
+        """Audit the end of a playback by police or a viewer: the range sent; return whether one was written.
+
+        A stream open for less than MIN_WATCHED_S (a click straight onto another moment) writes nothing more.
+        """
+        if who.role not in AUDITED_VIEWERS or open_s < MIN_WATCHED_S:
             return False
-        until = stream.wall_clock(watched_s) or stream.start + timedelta(seconds=watched_s)
+        sent_s = stream.sent_s
+        until = stream.wall_clock(sent_s) or stream.start + timedelta(seconds=sent_s)
         await self.audit.record(
             "recordings.play_ended", who=who, object_type="camera", object_id=camera.id, ip=ip,
             detail={"camera": camera.name, "from": stream.start.isoformat(timespec="seconds"),
-                    "until": until.isoformat(timespec="seconds"), "watched_s": round(watched_s, 1)},
+                    "until": until.isoformat(timespec="seconds"), "sent_s": round(sent_s, 1),
+                    "open_s": round(open_s, 1)},
         )  # fmt: skip
         return True
 

@@ -132,6 +132,7 @@ class PlaybackStream:
         self.follow_wait_s = follow_wait_s
         self.ffmpeg_binary = ffmpeg_binary
         self.pieces: list[Piece] = []
+        self.sent_s = 0.0  # seconds of video handed to the client so far (the range a viewer could have seen)
         self.done = False
         self.skipped: list[str] = []  # segments that could not be played
         self.next_start: datetime | None = None  # where a new stream must take over (the camera's stream changed)
@@ -231,6 +232,7 @@ class PlaybackStream:
                 out = splicer.feed(data)
                 if out:
                     yield out
+                    self.sent_s = splicer.end_s  # the consumer took it
             code = await run.wait()
             if code != 0:
                 log.warning("playback of camera %d: ffmpeg exited with %d: %s", self.camera_id, code,

@@ -347,7 +347,7 @@ async def test_police_playback_is_audited_and_a_viewer_is_refused(ward: Ward, lo
     assert played_from <= asked and (asked - played_from).total_seconds() < GOP_S + 1  # the keyframe before it
     assert abs((datetime.fromisoformat(entry["detail"]["asked"]) - asked).total_seconds()) < 1
 
-    # when the officer leaves, the end of the viewing is audited too: the range watched
+    # when the officer leaves, the end of the viewing is audited too: the range sent
     await page.wait_for_function("() => document.querySelector('video[data-playback-video]').currentTime > 3")
     await page.close()
     for _ in range(50):
@@ -356,9 +356,13 @@ async def test_police_playback_is_audited_and_a_viewer_is_refused(ward: Ward, lo
         await asyncio.sleep(0.2)
     [end] = ended
     assert end["detail"]["from"] == entry["detail"]["from"] and end["object_id"] == str(ward.camera_id)
-    assert end["detail"]["watched_s"] >= 3
+    # what was sent, which the video could not have played past (the stream goes as fast as the browser
+    # takes it, so more may have been sent than played, and in less time than it plays)
+    assert end["detail"]["sent_s"] >= 3
     until = datetime.fromisoformat(end["detail"]["until"])
-    assert 3 <= (until - played_from).total_seconds() <= end["detail"]["watched_s"] + 1
+    assert 3 <= (until - played_from).total_seconds()  # more on the wall clock when the range spans a gap
+    assert until <= datetime.now(UTC)
+    assert end["detail"]["open_s"] >= 1
 
     # the viewer role may watch live only: the page and the API refuse playback
     viewer = await logged_in("xem")

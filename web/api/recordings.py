@@ -144,7 +144,7 @@ class StreamResponse(StreamingResponse):
 
     def __init__(self, stream: PlaybackStream, ended: Callable[[float], Awaitable[object]]) -> None:
         self.stream = stream
-        self.ended = ended  # told how long (s) the stream was being sent, once it ends
+        self.ended = ended  # told how long (s) the response was open, once it ends
         self.chunks = stream.chunks()
         headers = {"Cache-Control": "no-store", "X-Playback-Start": stream.start.isoformat(timespec="milliseconds")}
         super().__init__(self.chunks, media_type="video/mp4", headers=headers)
@@ -179,7 +179,7 @@ async def play(
     stream = await service.open_stream(who, camera.id, local(start), playback_id)
     ip = context.client_ip(request)
     await service.played(who, camera, stream, ip)
-    return StreamResponse(stream, lambda watched_s: service.play_ended(who, camera, stream, watched_s, ip))
+    return StreamResponse(stream, lambda open_s: service.play_ended(who, camera, stream, open_s, ip))
 
 
 declare("/api/recordings/play", Permission.VIEW_PLAYBACK)
