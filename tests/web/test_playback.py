@@ -360,7 +360,7 @@ async def test_police_playback_is_audited_and_a_viewer_is_refused(ward: Ward, lo
     # takes it, so more may have been sent than played, and in less time than it plays)
     assert end["detail"]["sent_s"] >= 3
     until = datetime.fromisoformat(end["detail"]["until"])
-    assert 3 <= (until - played_from).total_seconds()  # more on the wall clock when the range spans a gap
+    assert (until - played_from).total_seconds() >= 3  # more on the wall clock when the range spans a gap
     assert until <= datetime.now(UTC)
     assert end["detail"]["open_s"] >= 1
 
