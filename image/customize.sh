@@ -63,6 +63,7 @@ ln -sfn /usr/share/zoneinfo/Asia/Ho_Chi_Minh "$root/etc/localtime"
 echo Asia/Ho_Chi_Minh > "$root/etc/timezone"
 : > "$root/etc/machine-id"
 in_root systemctl enable wardcam.service wardcam-firstboot.service wardcam-health.timer wardcam-update.path \
+    wardcam-update.service \
     wardcam-firewall.service wardcam-firewall.path frigate.path frigate-apply.service systemd-networkd systemd-resolved \
     systemd-timesyncd avahi-daemon mosquitto unattended-upgrades
 in_root systemctl disable frigate.service nftables.service >/dev/null 2>&1 || true

@@ -39,6 +39,7 @@ check "systemd-analyze verify on the units" verify_units
 check "the units are enabled" test -L "$ROOT/etc/systemd/system/multi-user.target.wants/wardcam.service" \
     -a -L "$ROOT/etc/systemd/system/sysinit.target.wants/wardcam-firstboot.service" \
     -a -L "$ROOT/etc/systemd/system/multi-user.target.wants/frigate-apply.service" \
+    -a -L "$ROOT/etc/systemd/system/multi-user.target.wants/wardcam-update.service" \
     -a ! -e "$ROOT/etc/systemd/system/multi-user.target.wants/frigate.service"
 check "root has no password" bash -c "grep -q '^root:[!*]' '$ROOT/etc/shadow'"
 check "no ssh server" test ! -e "$ROOT/usr/sbin/sshd"

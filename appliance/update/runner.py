@@ -158,6 +158,8 @@ class Runner:
         self.files = UpdateFiles(settings.data_dir)
         self.staging = config.install_root / "staging"
         self.backups = config.install_root / BACKUPS
+        self._who = ""  # who asked for the attempt under way, written into each status
+        self._ip = ""
 
     @property
     def db_path(self) -> Path | None:
@@ -172,9 +174,40 @@ class Runner:
         request = self.files.read_request()
         self.files.remove(self.files.request)  # an unreadable request is dropped
         if request is not None:
+            self._who, self._ip = request.who, request.ip
             return self.apply(request) if request.action == "apply" else self.rollback(request.who, request.ip)
         pending = self.files.read_pending()
-        return self.watch(pending) if pending is not None else None
+        if pending is not None:
+            self._who, self._ip = pending.who, pending.ip
+            return self.watch(pending)
+        return self._interrupted()
+
+    def _interrupted(self) -> Outcome | None:
+        """Record an attempt that the updater did not live to finish (its status still says "running").
+
+        wardcam-update.service also runs at every boot for this. A power cut or a kill before the switch
+        leaves no pending.json (a cut after it is taken on by watch() above): the attempt's staging, backup
+        and new version folder are deleted and the running version stays. A rollback cut off may have
+        stopped WardCam, so it is started. Either way the outcome is "failed" with update.error.interrupted,
+        and the System page says the attempt was stopped half-way; the admin can try again.
+        """
+        status = self.files.read_status()
+        if status is None or status.state != "running":
+            return None
+        log.error("the updater was stopped during %s at step %s; recording it as interrupted", status.action,
+                  status.step)  # fmt: skip
+        self._who, self._ip = status.who, status.ip
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if status.action == "apply":
+            self._drop_attempt(status.to_version)
+        else:
+            self.control.start()
+        key = "update.error.interrupted"
+        self._status(status.action, "interrupted", "done", status.from_version, status.to_version, key)
+        return self._record(
+            status.action, "failed", status.who, status.ip, status.from_version, status.to_version, key,
+            f"stopped at step {status.step}",
+        )  # fmt: skip
 
     # --- apply -----------------------------------------------------------------------------------
 
@@ -363,6 +396,7 @@ class Runner:
 
     def rollback(self, who: str, ip: str = "") -> Outcome:
         """Go back to the previous version and the database as it was before the update (an admin's request)."""
+        self._who, self._ip = who, ip
         try:
             if not self.layout.on_image():
                 raise NotOnImage(str(self.layout.current))
@@ -461,6 +495,8 @@ class Runner:
                 "error": error,
                 "from_version": from_version,
                 "to_version": to_version,
+                "who": self._who,
+                "ip": self._ip,
             }
         )
         self.files.write(self.files.status, status)

@@ -66,12 +66,21 @@ class UpdateStatus(BaseModel):
 
     action: Action
     state: Literal[
-        "running", "succeeded", "refused", "failed", "rolled_back", "rolled_back_code_only", "rollback_failed"
+        "running",
+        "succeeded",
+        "refused",
+        "failed",
+        "rolled_back",
+        "rolled_back_code_only",
+        "rollback_failed",
+        "interrupted",  # the updater was stopped (a power cut, a kill) before the attempt ended
     ]
     step: Step
     from_version: str = ""
     to_version: str = ""
     error: str = ""  # a translation key
+    who: str = ""  # who asked (for the outcome of an attempt the updater did not live to record)
+    ip: str = ""
     at: datetime = Field(default_factory=now)
 
 

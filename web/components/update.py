@@ -118,6 +118,8 @@ def _show_status(box: ui.column, status: UpdateStatus | None) -> None:
             good = status.state == "succeeded"
             not_done = status.action == "rollback" and status.state == "failed"  # the newer version still runs
             key = "update.state.rollback_not_done" if not_done else f"update.state.{status.state}"
+            if status.state == "interrupted" and status.action == "rollback":
+                key = "update.state.interrupted_rollback"
             ui.label(t(key, error=error, **versions)).classes("text-positive" if good else "text-negative").mark(
                 "update-state"
             )

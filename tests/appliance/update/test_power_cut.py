@@ -1,9 +1,8 @@
-"""The power goes off while the updater switches versions: at the next boot the update finishes, nothing older returns.
+"""The power goes off while the updater works: at the next boot the attempt is finished or recorded, never lost.
 
-The cut is played by stopping the updater at one of the switch's link changes (an exception nothing in the
-updater catches), then stopping the service stand-in (the power is off) and starting it from whatever
-`current` names (systemd at boot), and running the updater again (wardcam-update.path at boot: the
-pending switch is still there).
+The cut is played by stopping the updater at one of its steps (an exception nothing in the updater
+catches), then stopping the service stand-in (the power is off) and starting it from whatever `current`
+names (systemd at boot), and running the updater again (wardcam-update.service runs at every boot).
 """
 
 from __future__ import annotations
@@ -13,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from appliance.db.models.audit import AuditEntry
+from appliance.i18n import t
+from appliance.update import runner
 from appliance.update.layout import Layout
 from appliance.update.runner import Runner
 from tests.appliance.update.conftest import NEW, Installed, Packages, ServedAppliance
+from tests.appliance.update.test_apply import _wait
+from tests.appliance.update.test_rollback_safety import run_updater
+from tests.web.conftest import eventually
 
 
 class PowerCut(BaseException):
@@ -66,3 +71,91 @@ async def test_an_update_cut_off_during_its_switch_is_finished_at_the_next_boot(
     assert (installed.root / "backups" / "pre-update.wardcam").is_file()  # still there for a rollback
     assert not installed.updates().busy()
     assert await installed.updates().record_outcomes() == 1
+
+
+def cut_at(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """Make the updater's process end when it reaches one of its steps (a name in appliance.update.runner)."""
+
+    def cut(*args: object, **kwargs: object) -> None:
+        raise PowerCut(step)
+
+    monkeypatch.setattr(runner, step, cut)
+
+
+async def test_an_update_cut_off_before_its_switch_is_recorded_at_the_next_boot_and_leaves_nothing(
+    installed: Installed,
+    packages: Packages,
+    service: ServedAppliance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service.start()
+    await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
+    layout = installed.layout
+    before = (layout.current_version(), layout.previous_version(), sorted(p.name for p in layout.versions.iterdir()))
+    with monkeypatch.context() as patch:
+        cut_at(patch, "smoke_check")  # installed, not yet tried
+        with pytest.raises(PowerCut):
+            Runner(installed.config, installed.settings, service).run()
+    assert installed.layout.version_dir(NEW).is_dir()  # what the cut left
+    assert installed.updates().busy()
+
+    service.stop()
+    service.start()
+    outcome = Runner(installed.config, installed.settings, service).run()
+
+    assert outcome is not None, outcome
+    assert (outcome.action, outcome.outcome, outcome.reason) == ("apply", "failed", "update.error.interrupted")
+    after = (layout.current_version(), layout.previous_version(), sorted(p.name for p in layout.versions.iterdir()))
+    assert after == before == ("0.1.0", None, ["0.1.0"])
+    assert not installed.layout.version_dir(NEW).exists() and not (installed.root / "staging").exists()
+    assert sorted(p.name for p in (installed.root / "backups").iterdir()) == []
+    assert await _wait(lambda: service.answers("0.1.0"))
+    status = installed.updates().files.read_status()
+    assert status is not None and status.state == "interrupted"
+    assert "bị dừng giữa chừng" in t("update.state.interrupted", from_version="0.1.0", to_version=NEW)
+    assert not installed.updates().busy()  # the admin can try again
+    await installed.updates().record_outcomes()  # unless the started WardCam took it first
+
+    async def failed() -> list[tuple[str, str]]:  # who asked, though the updater that knew it was gone
+        return [(e.actor, e.detail["to"]) for e in await AuditEntry.filter(action="update.failed")]
+
+    await eventually(failed, [("admin", NEW)], 60)
+
+    assert Runner(installed.config, installed.settings, service).run() is None  # the boot after: nothing to do
+
+
+async def test_a_rollback_cut_off_is_recorded_at_the_next_boot(
+    installed: Installed,
+    packages: Packages,
+    service: ServedAppliance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service.start()
+    await installed.updates().submit(installed.admin, Path(shutil.copy(packages.good, tmp_path / "u.wardcam-update")))
+    first = Runner(installed.config, installed.settings, service).run()
+    assert first is not None and first.outcome == "succeeded", first
+    await installed.updates().request_rollback(installed.admin, "127.0.0.1")
+    with monkeypatch.context() as patch:
+        cut_at(patch, "restore_as_owner")  # the service stopped, the versions switched back
+        with pytest.raises(PowerCut):
+            await run_updater(installed, service)
+
+    service.stop()  # the power is off (the exception played the cut, but the updater's `finally` still ran)
+    service.start()
+    outcome = await run_updater(installed, service)
+
+    assert outcome is not None, outcome
+    assert (outcome.action, outcome.outcome, outcome.reason) == ("rollback", "failed", "update.error.interrupted")
+    assert service.calls[-1] == "start" and installed.layout.current_version() == "0.1.0"
+    assert await _wait(lambda: service.answers("0.1.0"))
+    status = installed.updates().files.read_status()
+    assert status is not None and (status.action, status.state) == ("rollback", "interrupted")
+    assert not installed.updates().busy()
+    await installed.updates().record_outcomes()  # unless the started WardCam took them first
+
+    async def failed() -> list[tuple[str, str]]:
+        return [(e.actor, e.detail["to"]) for e in await AuditEntry.filter(action="update.failed")]
+
+    await eventually(failed, [("admin", "0.1.0")], 60)
