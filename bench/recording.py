@@ -95,7 +95,7 @@ class ClipServerOptions(CameraServerOptions):
 
 def _times(p: psutil.Process) -> float:
     t = p.cpu_times()
-    return t.user + t.system
+    return float(t.user + t.system)
 
 
 @dataclass
