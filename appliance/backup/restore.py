@@ -87,6 +87,7 @@ def apply_staged(data_dir: Path) -> Manifest | None:
     for name in _items(data_dir, with_database=(staged / DB_NAME).is_file()):
         if (data_dir / name).exists():
             (data_dir / name).rename(moving / name)
+    os.sync()  # the staged files were written without fsync: on disk before the note commits to them
     _write_durably(applying, manifest.to_json())
     return _move_in(data_dir, manifest)
 

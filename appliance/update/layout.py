@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 VERSIONS = "versions"
+SAFE_VERSION = re.compile(r"[0-9][0-9A-Za-z.+_-]{0,63}")  # a release's version, maybe with a local part; no "/"
 CURRENT = "current"
 PREVIOUS = "previous"
 
@@ -37,7 +39,13 @@ class Layout:
         return self.current.is_symlink() and (self.current / "bin" / "python").exists()
 
     def version_dir(self, version: str) -> Path:
-        """Return the folder of one installed version."""
+        """Return the folder of one installed version; ValueError for a name that is not a version.
+
+        Versions also come from files the unprivileged appliance can write (pending.json, status.json), so
+        a name is checked before root builds a path from it: "/etc" or ".." would leave versions/.
+        """
+        if not SAFE_VERSION.fullmatch(version):
+            raise ValueError(f"not a version name: {version!r}")
         return self.versions / version
 
     @staticmethod
@@ -62,7 +70,7 @@ class Layout:
             return
         tmp = link.with_name(f".{link.name}.tmp")
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(Path(VERSIONS) / version)
+        tmp.symlink_to(self.version_dir(version).relative_to(self.root))
         os.replace(tmp, link)
         _fsync_dir(link.parent)
 

@@ -102,9 +102,13 @@ class Systemd:
         self.unit = unit
 
     def _ctl(self, verb: str) -> None:
-        result = subprocess.run(
-            ["systemctl", verb, self.unit], capture_output=True, text=True, timeout=120, check=False
-        )
+        try:
+            result = subprocess.run(
+                ["systemctl", verb, self.unit], capture_output=True, text=True, timeout=120, check=False
+            )
+        except subprocess.TimeoutExpired:  # at boot a start waits for the network (up to 2 min): it goes on
+            log.error("systemctl %s %s did not return within 120 s", verb, self.unit)
+            return
         if result.returncode != 0:
             log.error("systemctl %s %s failed: %s", verb, self.unit, result.stderr.strip())
 
@@ -176,13 +180,34 @@ class Runner:
         if request is not None:
             self._who, self._ip = request.who, request.ip
             return self.apply(request) if request.action == "apply" else self.rollback(request.who, request.ip)
+        status = self.files.read_status()
+        if status is not None and status.state == "running" and status.action == "rollback":
+            return self._resume_rollback(status)  # a rollback that a power cut or a kill stopped
         pending = self.files.read_pending()
         if pending is not None:
             self._who, self._ip = pending.who, pending.ip
             return self.watch(pending)
         return self._interrupted()
 
-    def _interrupted(self) -> Outcome | None:
+    def _resume_rollback(self, status: UpdateStatus) -> Outcome | None:
+        """Finish a rollback that was stopped half-way: every step of it can be done again.
+
+        The versions come from the status file, which the appliance could have written: they must name
+        installed versions (Layout checks the names), and the backup is restored only if root's own note
+        says it belongs to exactly that update. Otherwise the attempt is recorded as interrupted.
+        """
+        self._who, self._ip = status.who, status.ip
+        failed, previous = status.from_version, status.to_version
+        try:
+            usable = previous != failed and (self.layout.version_dir(previous) / "bin" / "python").exists()
+        except ValueError:
+            usable = False
+        if not usable:
+            return self._interrupted(status)
+        log.warning("the rollback from %s to %s was stopped half-way: finishing it", failed, previous)
+        return self._switch_back(failed, previous, self._who, self._ip, status.error)
+
+    def _interrupted(self, status: UpdateStatus | None = None) -> Outcome | None:
         """Record an attempt that the updater did not live to finish (its status still says "running").
 
         wardcam-update.service also runs at every boot for this. A power cut or a kill before the switch
@@ -191,15 +216,21 @@ class Runner:
         stopped WardCam, so it is started. Either way the outcome is "failed" with update.error.interrupted,
         and the System page says the attempt was stopped half-way; the admin can try again.
         """
-        status = self.files.read_status()
+        status = status or self.files.read_status()
         if status is None or status.state != "running":
             return None
         log.error("the updater was stopped during %s at step %s; recording it as interrupted", status.action,
                   status.step)  # fmt: skip
         self._who, self._ip = status.who, status.ip
         shutil.rmtree(self.staging, ignore_errors=True)
+        self.files.remove(self.files.incoming)
         if status.action == "apply":
-            self._drop_attempt(status.to_version)
+            try:
+                self._drop_attempt(status.to_version)
+            except ValueError:  # not a version name (the status file is the appliance's): nothing to delete
+                log.error("the interrupted update's version %r is not a version name", status.to_version)
+            if self.layout.previous_version() == self.layout.current_version():  # cut right after `previous`
+                self.layout.point(self.layout.previous, None)
         else:
             self.control.start()
         key = "update.error.interrupted"
@@ -256,8 +287,10 @@ class Runner:
         pending = Pending(from_version=from_version, to_version=to_version, who=request.who, ip=request.ip)
         self._status("apply", "running", "switch", from_version, to_version)
         self._keep_attempt()
-        self.files.write(self.files.pending, pending)
+        # `previous` first: once pending.json exists, the updater at boot runs `previous` (the version known
+        # to work), which must be this one, the one that knows how to finish an interrupted switch
         self.layout.point(self.layout.previous, from_version)
+        self.files.write(self.files.pending, pending)
         self.layout.point(self.layout.current, to_version)
         log.warning("switched from %s to %s (installed in %.1f s); restarting", from_version, to_version, install_s)
         self._status("apply", "running", "restart", from_version, to_version)
@@ -355,7 +388,12 @@ class Runner:
         still names (the one the update started from) for the failed one, and go back to an even older one.
         If the new version's folder is gone, the update is given up: the running version stays.
         """
-        if not (self.layout.version_dir(pending.to_version) / "bin" / "python").exists():
+        try:
+            installed = (self.layout.version_dir(pending.to_version) / "bin" / "python").exists()
+            self.layout.version_dir(pending.from_version)
+        except ValueError:  # pending.json is the appliance's file: a name that is not a version is not obeyed
+            installed = False
+        if not installed:
             log.error(
                 "the switch to %s was interrupted and its folder is gone; staying on %s",
                 pending.to_version,
@@ -379,7 +417,6 @@ class Runner:
 
     def _confirm(self, pending: Pending, install_s: float | None) -> Outcome:
         self.files.remove(self.files.pending)
-        self.layout.prune()
         self._status("apply", "succeeded", "done", pending.from_version, pending.to_version)
         outcome = Outcome(
             action="apply",
@@ -392,6 +429,7 @@ class Runner:
         )
         self.files.add_outcome(outcome)
         log.warning("update to %s confirmed", pending.to_version)
+        self.layout.prune()  # last: a cut while deleting leaves old folders for the next prune, not an outcome
         return outcome
 
     def rollback(self, who: str, ip: str = "") -> Outcome:
@@ -421,7 +459,14 @@ class Runner:
             return self._refused(
                 "rollback", NoPrevious(), UpdateRequest(action="rollback", who=who, ip=ip), failed, "", None
             )
-        self._status("rollback", "running", "rollback", failed, previous)
+        return self._switch_back(failed, previous, who, ip, reason)
+
+    def _switch_back(self, failed: str, previous: str, who: str, ip: str, reason: str) -> Outcome:
+        """Stop WardCam, point `current` back at the previous version, restore the backup, start WardCam.
+
+        Each step can be done again: a rollback stopped half-way (status "running") is finished this way.
+        """
+        self._status("rollback", "running", "rollback", failed, previous, reason)
         self.control.stop()
         restored: bool | RestoreFailed = False
         try:
@@ -439,16 +484,20 @@ class Runner:
                 restored = RestoreFailed(str(exc))
         finally:
             self.control.start()  # whatever happened: never leave WardCam stopped
-        if failed and failed != previous:
-            remove_tree(self.layout.version_dir(failed))
         if isinstance(restored, RestoreFailed):
             self._status("rollback", "rollback_failed", "done", failed, previous, restored.message_key)
-            return self._record("rollback", "failed", who, ip, failed, previous, restored.message_key, restored.detail)
-        state = "rolled_back" if restored else "rolled_back_code_only"
-        self._status("rollback", state, "done", failed, previous, reason)
-        detail = "database restored" if restored else self._why_not_restored(failed, previous)
-        log.warning("rolled back from %s to %s (%s)", failed, previous, detail)
-        return self._record("rollback", "rolled_back", who, ip, failed, previous, reason, detail)
+            outcome = self._record(
+                "rollback", "failed", who, ip, failed, previous, restored.message_key, restored.detail
+            )
+        else:
+            state = "rolled_back" if restored else "rolled_back_code_only"
+            self._status("rollback", state, "done", failed, previous, reason)
+            detail = "database restored" if restored else self._why_not_restored(failed, previous)
+            log.warning("rolled back from %s to %s (%s)", failed, previous, detail)
+            outcome = self._record("rollback", "rolled_back", who, ip, failed, previous, reason, detail)
+        if failed and failed != previous and failed != self.layout.current_version():
+            remove_tree(self.layout.version_dir(failed))  # last: a cut here leaves a folder for the next prune
+        return outcome
 
     def _switch_back_failed(self, who: str, ip: str, failed: str, previous: str, exc: OSError) -> Outcome:
         """Say that the rollback did not happen: the newer version stays current, and its folder stays too.

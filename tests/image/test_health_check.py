@@ -32,8 +32,13 @@ class Box:
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir()
         systemctl = bin_dir / "systemctl"
+        self.updating = tmp_path / "updater-running"
         systemctl.write_text(
-            f'#!/bin/sh\necho "$*" >> {self.calls}\n[ "$1" = show ] && cat {self.active_since}\nexit 0\n'
+            "#!/bin/sh\n"
+            f'echo "$*" >> {self.calls}\n'
+            f'[ "$1" = show ] && cat {self.active_since}\n'
+            f'[ "$1 $3" = "is-active wardcam-update.service" ] && {{ [ -e {self.updating} ]; exit $?; }}\n'
+            "exit 0\n"
         )
         systemctl.chmod(0o755)
         self.path = f"{bin_dir}:/usr/bin:/bin"
@@ -108,3 +113,7 @@ def test_an_answering_panel_and_an_update_under_watch_are_left_alone(
     updating.service_started_ago(3600)
     (updating.data / "update" / "pending.json").write_text("{}")  # wardcam-update.service watches it
     assert updating.check() == []
+    rolling_back = Box(tmp_path / "rolling-back", silent_panel)
+    rolling_back.service_started_ago(3600)
+    rolling_back.updating.touch()  # the updater runs (a rollback stops WardCam while it restores)
+    assert rolling_back.check() == []

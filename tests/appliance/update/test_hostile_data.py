@@ -151,3 +151,34 @@ async def test_a_hard_link_left_as_the_incoming_package_is_not_installed(
     assert (outcome.outcome, outcome.reason) == ("refused", "update.error.not_package")
     assert installed.snapshot() == before
     assert service.calls == []
+
+
+async def test_version_names_planted_in_the_updaters_files_never_become_paths_for_root(
+    installed: Installed, service: ServedAppliance, tmp_path: Path
+) -> None:
+    """pending.json and status.json are wardcam's files: a "version" that is a path is not obeyed."""
+    outside, victim = outside_folder(tmp_path)
+    planted = installed.data_dir / "venv"  # wardcam's own "version", which root would then run
+    (planted / "bin").mkdir(parents=True)
+    (planted / "bin" / "python").write_text("#!/bin/sh\ntouch /tmp/owned\n")
+    update = installed.data_dir / "update"
+    installed.updates().files.prepare()
+    (update / "pending.json").write_text(f'{{"from_version": "{planted}", "to_version": "{planted}", "who": "admin"}}')
+
+    outcome = Runner(installed.config, installed.settings, service).run()  # the path unit starts it at once
+
+    assert outcome is not None and (outcome.outcome, outcome.reason) == ("failed", "update.error.install"), outcome
+    assert installed.layout.current_version() == "0.1.0" and installed.layout.previous_version() is None
+    assert not (update / "pending.json").exists()
+    assert service.calls == []
+
+    for action in ("apply", "rollback"):  # an attempt "stopped half-way" whose versions name root's folder
+        (update / "status.json").write_text(
+            f'{{"action": "{action}", "state": "running", "step": "install", "from_version": "{outside}",'
+            f' "to_version": "{outside}", "who": "admin"}}'
+        )
+        outcome = Runner(installed.config, installed.settings, service).run()  # wardcam-update.service at boot
+        assert outcome is not None and outcome.reason == "update.error.interrupted", outcome
+        assert victim.read_text() == "root's file\n"
+    assert installed.layout.current_version() == "0.1.0"
+    assert sorted(p.name for p in installed.layout.versions.iterdir()) == ["0.1.0"]
