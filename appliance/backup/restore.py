@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 from appliance.backup.archive import DB_MEMBER, MANIFEST, SETTINGS_FOLDERS, Manifest, read_backup
+from appliance.durable import write_durably
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def apply_staged(data_dir: Path) -> Manifest | None:
         if (data_dir / name).exists():
             (data_dir / name).rename(moving / name)
     os.sync()  # the staged files were written without fsync: on disk before the note commits to them
-    _write_durably(applying, manifest.to_json())
+    write_durably(applying, manifest.to_json())
     return _move_in(data_dir, manifest)
 
 
@@ -108,21 +109,6 @@ def _move_in(data_dir: Path, manifest: Manifest) -> Manifest:
     (data_dir / APPLYING).unlink(missing_ok=True)
     log.warning("restored the backup of %s; the state before is kept in %s", manifest.created_at, previous)
     return manifest
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """Write a file under a temporary name, fsync it, rename it into place and fsync its folder."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.rename(path)
-    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def rollback(data_dir: Path, source: Path | None = None) -> None:

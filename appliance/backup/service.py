@@ -19,6 +19,7 @@ from appliance.backup.errors import BackupRefused
 from appliance.backup.restore import stage_restore, staged_manifest
 from appliance.bus import BackupFailed, EventBus
 from appliance.db.models.settings import Setting
+from appliance.durable import write_durably
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ class Backups:
                 blob, _ = await asyncio.to_thread(make_backup, self.data_dir, self.db_path, passphrase)
                 target = Path(schedule.target)
                 name = backup_name(now)
-                await asyncio.to_thread(_write_atomically, target / name, blob)
+                await asyncio.to_thread(write_durably, target / name, blob, ".part")
                 await asyncio.to_thread(prune, target, schedule.keep)
                 result = LastRun(at=now, ok=True, file=name)
             except OSError as exc:
@@ -237,15 +238,6 @@ class Backups:
             except Exception:
                 log.exception("scheduled backup failed")
             await asyncio.sleep(61)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.rename(path)
 
 
 def prune(target: Path, keep: int) -> list[Path]:

@@ -17,6 +17,8 @@ import re
 import shutil
 from pathlib import Path
 
+from appliance.durable import fsync_dir
+
 log = logging.getLogger(__name__)
 
 VERSIONS = "versions"
@@ -72,7 +74,7 @@ class Layout:
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(self.version_dir(version).relative_to(self.root))
         os.replace(tmp, link)
-        _fsync_dir(link.parent)
+        fsync_dir(link.parent)
 
     def prune(self) -> list[str]:
         """Delete every installed version but the current and the previous one; return their names."""
@@ -94,11 +96,3 @@ def remove_tree(path: Path) -> None:
         path.unlink()
     elif path.exists():
         shutil.rmtree(path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from appliance.durable import fsync_dir
 from appliance.settings import Settings
 from appliance.update.config import UpdateConfig
 from appliance.update.errors import (
@@ -348,7 +349,7 @@ class Runner:
         (self.backups / BACKUP_OF).unlink(missing_ok=True)
         os.replace(self.backups / ATTEMPT, self.backups / BACKUP)
         os.replace(self.backups / ATTEMPT_OF, self.backups / BACKUP_OF)
-        _fsync_dir(self.backups)
+        fsync_dir(self.backups)
 
     def backup_of(self) -> BackupOf | None:
         """Return which update the pre-update backup belongs to, if there is one."""
@@ -604,11 +605,3 @@ def _write_new(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
