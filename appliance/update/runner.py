@@ -14,7 +14,7 @@ switched version still awaits confirmation after a power cut. Steps of an update
 3. install: a new venv in versions/<version>/ (see install.py), offline.
 4. smoke: the new version's `--version`, then a trial start on a copy of the data until /healthz answers.
    Any failure so far deletes the new folder and leaves everything as it was.
-5. switch: pending.json written, then `previous` -> the running version and `current` -> the new one (atomic renames).
+5. switch: `previous` -> the running version, pending.json written, `current` -> the new one (atomic renames).
 6. restart: `systemctl restart wardcam.service`.
 7. confirm: the new version must answer /healthz with its version within health_timeout_s; then pending.json
    goes and versions older than the previous one are deleted. If it does not (crash loop, no answer, or the
@@ -200,6 +200,7 @@ class Runner:
         self._who, self._ip = status.who, status.ip
         failed, previous = status.from_version, status.to_version
         try:
+            self.layout.version_dir(failed)
             usable = previous != failed and (self.layout.version_dir(previous) / "bin" / "python").exists()
         except ValueError:
             usable = False
