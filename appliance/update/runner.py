@@ -188,7 +188,7 @@ class Runner:
         if pending is not None:
             self._who, self._ip = pending.who, pending.ip
             return self.watch(pending)
-        return self._interrupted()
+        return self._interrupted(status)
 
     def _resume_rollback(self, status: UpdateStatus) -> Outcome | None:
         """Finish a rollback that was stopped half-way: every step of it can be done again.
@@ -209,7 +209,7 @@ class Runner:
         log.warning("the rollback from %s to %s was stopped half-way: finishing it", failed, previous)
         return self._switch_back(failed, previous, self._who, self._ip, status.error)
 
-    def _interrupted(self, status: UpdateStatus | None = None) -> Outcome | None:
+    def _interrupted(self, status: UpdateStatus | None) -> Outcome | None:
         """Record an attempt that the updater did not live to finish (its status still says "running").
 
         wardcam-update.service also runs at every boot for this. A power cut or a kill before the switch
@@ -218,7 +218,6 @@ class Runner:
         stopped WardCam, so it is started. Either way the outcome is "failed" with update.error.interrupted,
         and the System page says the attempt was stopped half-way; the admin can try again.
         """
-        status = status or self.files.read_status()
         if status is None or status.state != "running":
             return None
         log.error("the updater was stopped during %s at step %s; recording it as interrupted", status.action,
