@@ -5,9 +5,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 STAMPS := .stamps
+# gstreamer1.0-x holds the Pango plugins: the synthetic cameras draw their clock with clockoverlay
 APT_RUNTIME := ffmpeg mosquitto mosquitto-clients python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad \
-	fonts-dejavu-core
+	gstreamer1.0-x fonts-dejavu-core
 APT_TEST := chromium postgresql poppler-utils nftables
 PY_DIRS := appliance addons web tests bench tools
 # Four pytest-xdist workers on two cores: most tests wait (for ffmpeg, a camera, a browser) rather than compute.
@@ -37,11 +38,13 @@ deps: $(STAMPS)/apt-runtime $(STAMPS)/venv
 
 test-deps: $(STAMPS)/apt-test $(STAMPS)/venv
 
-$(STAMPS)/apt-runtime:
+# The stamps depend on this Makefile: a package added to a list is installed in a checkout that already
+# has its stamp (apt-install.sh installs only what is missing, so a re-run costs a dpkg query a package).
+$(STAMPS)/apt-runtime: Makefile
 	tools/apt-install.sh $(APT_RUNTIME)
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/apt-test:
+$(STAMPS)/apt-test: Makefile
 	tools/apt-install.sh $(APT_TEST)
 	@mkdir -p $(STAMPS) && touch $@
 

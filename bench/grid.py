@@ -316,9 +316,15 @@ async def playback_state(page: Any) -> dict[str, Any]:
     return dict(await page.evaluate(PLAYBACK_STATE_JS))
 
 
-async def frames_counted(pages: list[Any], what: str = "frames") -> list[int]:
-    """Return how many pictures each page has shown (frames) or received (received) so far."""
-    return [int(await page.evaluate(f"WardCamGrid.{what}")) for page in pages]
+async def frames_counted(pages: list[Any], what: str = "frames") -> list[tuple[int, float]]:
+    """Return how many pictures each page has shown (frames) or received (received) so far, and when (ms)."""
+    return [(int(n), float(ms)) for n, ms in [await page.evaluate(f"[WardCamGrid.{what}, performance.now()]")
+                                             for page in pages]]  # fmt: skip
+
+
+def per_tile_rates(before: list[tuple[int, float]], after: list[tuple[int, float]], cameras: int) -> list[float]:
+    """Return each page's pictures a second per tile between two counts, over the time between them."""
+    return [(b[0] - a[0]) / ((b[1] - a[1]) / 1000) / cameras for a, b in zip(before, after, strict=True)]
 
 
 def trace_summary(trace: bytes, top: int = 25) -> list[tuple[str, float]]:
@@ -435,8 +441,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 missing = sum(v is None for page in presented_after for v in page)
                 if missing:
                     log.info("%d tile videos presented no picture in the 5 s after the measurement", missing)
-                per_tile = [(b - a) / wall / args.cameras for a, b in zip(counted, counted_after, strict=True)]
-                received = [(b - a) / wall / args.cameras for a, b in zip(came, came_after, strict=True)]
+                # over the time between the counts (which includes the reads around the measurement)
+                per_tile = per_tile_rates(counted, counted_after, args.cameras)
+                received = per_tile_rates(came, came_after, args.cameras)
                 log.info("%d pages open: %.1f%% of a core (%.1f%% in Python); %s; %.2f frames/s per tile",
                          args.pages, watched, watched_own, sources, statistics.fmean(per_tile))  # fmt: skip
             await asyncio.sleep(0)

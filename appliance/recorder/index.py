@@ -20,10 +20,33 @@ VIDEO_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc"} 
 AUDIO_CODECS = {"mp4a": "aac", "Opus": "opus", "alaw": "pcm_alaw", "ulaw": "pcm_mulaw"}
 
 
+# ffmpeg writes a segment's last fragment a little after its last picture, later on a loaded machine: a
+# segment's time from its file's mtime can then reach into the next one's. Up to this much, the next one
+# starts where the one before ended (a camera's segments never overlap); more is a clock that stepped back.
+OVERLAP_TOLERANCE_S = 1.0
+
+
 def timing(info: SegmentInfo, mtime: float) -> tuple[datetime, datetime]:
     """Return a segment's wall-clock start and end: it ends when its last fragment was written."""
     end = datetime.fromtimestamp(mtime, UTC)
     return end - timedelta(seconds=info.duration_s), end
+
+
+async def after_previous(camera_id: int, path: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Move a segment that overlaps the camera's previous one by less than OVERLAP_TOLERANCE_S to where it ended.
+
+    Its duration stays what the file holds, so that a clip of the two segments back to back lasts what the
+    times say (the evidence packages' manifests, the timeline).
+    """
+    previous = (
+        await Segment.filter(camera_id=camera_id, start__lt=start, end__gt=start)
+        .exclude(path=path)
+        .order_by("-end")
+        .first()
+    )
+    if previous is None or previous.end - start > timedelta(seconds=OVERLAP_TOLERANCE_S):
+        return start, end
+    return previous.end, previous.end + (end - start)
 
 
 async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: EventBus,
@@ -37,8 +60,8 @@ async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: E
     if info.duration_s <= 0:
         log.warning("camera %d: segment %s skipped: no complete video fragment", camera_id, path.name)
         return None
-    start, end = timing(info, mtime)
     relative = str(path.relative_to(recordings_dir))
+    start, end = await after_previous(camera_id, relative, *timing(info, mtime))
     fields: dict[str, Any] = {
         "camera_id": camera_id, "start": start, "end": end, "duration_s": round(info.duration_s, 3),
         "size": info.size, "video_codec": VIDEO_CODECS.get(info.video_codec, info.video_codec),
