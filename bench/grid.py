@@ -21,7 +21,10 @@
    size). Each visit's figure is in the details (first_paint_each_s); the first of them is also the
    browser's very first page, just launched. A single load on this virtual machine varies by a factor
    of two (0.98 to 1.97 s measured in a row), so one sample says little.
-   Before 2026-11-29 (session 8) first_paint_s was the first visit alone.
+   Before 2026-11-29 (session 8) first_paint_s was the first visit alone. Since session 9 it is measured
+   from inside the page (LAID_OUT_JS) and Playwright is asked nothing until the page has loaded: its
+   first evaluation used to inject its own script during the load, 160 ms of the page's main thread.
+   --timing logs each visit's files and long tasks.
 tile_presented_fps counts what the compositor got: each tile video's requestVideoFrameCallback
    presentedFrames, read once before and once after the measurement (nothing runs per picture).
 
@@ -31,15 +34,18 @@ one "details: {...}" line. The camera server's CPU is measured apart (rtsp_serve
 details); Chromium's is not counted (it is the screen, not the appliance).
 
 tile_fps says how many pictures a second each tile really showed (the videos' own playback figures,
-read from the pages), tile_received_fps how many came; "ok" needs tile_fps at least TILE_FPS_MIN
+read from the pages), tile_received_fps how many came, each over the time between its two counts (the
+page's clock; before session 9 over the measurement's 30 s alone, though the counts spanned the reads
+around it too, which overstated both); "ok" needs tile_fps at least TILE_FPS_MIN
 besides the two targets, as the issue measures the grid "at about 1 fps". browser_cpu_pct is the
 pages' Chromium (not part of grid_cpu_pct), steal_pct the CPU time a virtual machine's host gave to
 others meanwhile. --trace logs where the first page's time goes: Chromium's trace events and its
 JavaScript profile, by self time. Each page's playback (pictures decoded and dropped, videos waiting,
 lag, jumps) is logged.
 Chromium decodes the keyframes (about 5 ms each here), so on a 2-core machine that also runs the
-62 cameras' server and the appliance, three pages fall behind one picture a second (0.14 to 0.38
-shown, 0.46 to 0.63 received); one page shows 1.0. grid_cpu_pct_at_1fps_estimate scales the
+62 cameras' server and the appliance, three pages fall behind one picture a second: 0.14 to 0.38
+shown on the session-8 machine (with its host taking up to half a core); on the session-9 one 0.98
+received and 0.78 shown (0.85 presented); one page shows 1.0. grid_cpu_pct_at_1fps_estimate scales the
 appliance's Python share (its work per picture sent) up to one picture a second per tile (ffmpeg's
 share does not depend on it). --receive-only measures it instead: once every tile has shown a
 picture, the pages stop decoding and only receive, so the appliance sends every picture to three
