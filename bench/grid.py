@@ -45,7 +45,7 @@ lag, jumps) is logged.
 Chromium decodes the keyframes (about 5 ms each here), so on a 2-core machine that also runs the
 62 cameras' server and the appliance, three pages fall behind one picture a second: 0.14 to 0.38
 shown on the session-8 machine (with its host taking up to half a core); on the session-9 one 0.98
-received and 0.78 shown (0.85 presented); one page shows 1.0. grid_cpu_pct_at_1fps_estimate scales the
+to 1.0 received and 0.78 to 0.95 shown (0.85 to 0.96 presented); one page shows 1.0. grid_cpu_pct_at_1fps_estimate scales the
 appliance's Python share (its work per picture sent) up to one picture a second per tile (ffmpeg's
 share does not depend on it). --receive-only measures it instead: once every tile has shown a
 picture, the pages stop decoding and only receive, so the appliance sends every picture to three
