@@ -42,17 +42,17 @@ pages' Chromium (not part of grid_cpu_pct), steal_pct the CPU time a virtual mac
 others meanwhile. --trace logs where the first page's time goes: Chromium's trace events and its
 JavaScript profile, by self time. Each page's playback (pictures decoded and dropped, videos waiting,
 lag, jumps) is logged.
-Chromium decodes the keyframes (about 5 ms each here), so on a 2-core machine that also runs the
-62 cameras' server and the appliance, three pages fall behind one picture a second: 0.14 to 0.38
-shown on the session-8 machine (with its host taking up to half a core); on the session-9 one 0.98
-to 1.0 received and 0.78 to 0.95 shown (0.85 to 0.96 presented); one page shows 1.0. grid_cpu_pct_at_1fps_estimate scales the
-appliance's Python share (its work per picture sent) up to one picture a second per tile (ffmpeg's
-share does not depend on it). --receive-only measures it instead: once every tile has shown a
-picture, the pages stop decoding and only receive, so the appliance sends every picture to three
-pages that keep up; "ok" then judges the pictures received. Sending JPEGs made on the appliance
-instead (every tile from a frame source 320 wide) is cheap for the pages, but its 62 ffmpegs used
-50 % of a core (0.8 % each: decoding a keyframe of this clip takes 5 ms), above the 30 % target
-alone (docs/architecture.md, the grid).
+Chromium decodes the keyframes (about 5 ms each here), so on a 2-core machine that also runs the 62
+cameras' server and the appliance, three pages fall behind one picture a second: 0.14 to 0.38 shown on
+the session-8 machine (with its host taking up to half a core); on the session-9 one 0.98 to 1.0
+received and 0.78 to 0.95 shown (0.85 to 0.96 presented); one page shows 1.0.
+grid_cpu_pct_at_1fps_estimate scales the appliance's Python share (its work per picture sent) up to
+one picture a second per tile (ffmpeg's share does not depend on it). --receive-only measures it
+instead: once every tile has shown a picture, the pages stop decoding and only receive, so the
+appliance sends every picture to three pages that keep up; "ok" then judges the pictures received.
+Sending JPEGs made on the appliance instead (every tile from a frame source 320 wide) is cheap for the
+pages, but its 62 ffmpegs used 50 % of a core (0.8 % each: decoding a keyframe of this clip takes 5
+ms), above the 30 % target alone (docs/architecture.md, the grid).
 """
 
 from __future__ import annotations

@@ -38,13 +38,10 @@ async def after_previous(camera_id: int, path: str, start: datetime, end: dateti
     Its duration stays what the file holds, so that a clip of the two segments back to back lasts what the
     times say (the evidence packages' manifests, the timeline).
     """
-    previous = (
-        await Segment.filter(camera_id=camera_id, start__lt=start, end__gt=start)
-        .exclude(path=path)
-        .order_by("-end")
-        .first()
-    )
-    if previous is None or previous.end - start > timedelta(seconds=OVERLAP_TOLERANCE_S):
+    # the segment that starts last before this one: one step back on the (camera_id, start) index, however
+    # many weeks of segments the camera has
+    previous = await Segment.filter(camera_id=camera_id, start__lt=start).exclude(path=path).order_by("-start").first()
+    if previous is None or not timedelta(0) < previous.end - start <= timedelta(seconds=OVERLAP_TOLERANCE_S):
         return start, end
     return previous.end, previous.end + (end - start)
 
