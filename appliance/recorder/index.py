@@ -20,10 +20,14 @@ VIDEO_CODECS = {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc"} 
 AUDIO_CODECS = {"mp4a": "aac", "Opus": "opus", "alaw": "pcm_alaw", "ulaw": "pcm_mulaw"}
 
 
-# ffmpeg writes a segment's last fragment a little after its last picture, later on a loaded machine: a
-# segment's time from its file's mtime can then reach into the next one's. Up to this much, the next one
-# starts where the one before ended (a camera's segments never overlap); more is a clock that stepped back.
+# ffmpeg writes a segment's last fragment a little after its last picture, later on a loaded machine, and a
+# segment's times come from that last write (its end; its start is the end minus its duration): a late one
+# makes a segment reach into the next. Up to OVERLAP_TOLERANCE_S that is what it is; more is a clock that
+# stepped back, and the times stay as the files say. Under OVERLAP_IGNORED_S is the files' times' own
+# precision (a few ms), less than half a picture at 10 fps.
 OVERLAP_TOLERANCE_S = 1.0
+OVERLAP_IGNORED_S = 0.05
+MOVED_BEFORE = 3  # segments moved back before the late one at most (a camera with a clock far off moves none)
 
 
 def timing(info: SegmentInfo, mtime: float) -> tuple[datetime, datetime]:
@@ -32,18 +36,63 @@ def timing(info: SegmentInfo, mtime: float) -> tuple[datetime, datetime]:
     return end - timedelta(seconds=info.duration_s), end
 
 
-async def after_previous(camera_id: int, path: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """Move a segment that overlaps the camera's previous one by less than OVERLAP_TOLERANCE_S to where it ended.
+async def neighbour(camera_id: int, path: str, start: datetime, before: bool) -> Segment | None:
+    """Return the camera's segment that starts last before `start` (or first from it on), other than `path`.
 
-    Its duration stays what the file holds, so that a clip of the two segments back to back lasts what the
-    times say (the evidence packages' manifests, the timeline).
+    One step on the (camera_id, start) index, however many weeks of segments the camera has.
     """
-    # the segment that starts last before this one: one step back on the (camera_id, start) index, however
-    # many weeks of segments the camera has
-    previous = await Segment.filter(camera_id=camera_id, start__lt=start).exclude(path=path).order_by("-start").first()
-    if previous is None or not timedelta(0) < previous.end - start <= timedelta(seconds=OVERLAP_TOLERANCE_S):
-        return start, end
-    return previous.end, previous.end + (end - start)
+    query = Segment.filter(camera_id=camera_id).exclude(path=path)
+    if before:
+        return await query.filter(start__lt=start).order_by("-start").first()
+    return await query.filter(start__gte=start).order_by("start").first()
+
+
+def late_write(earlier_end: datetime, later_start: datetime) -> timedelta | None:
+    """Return how far a segment reaches into the next one, when a late write explains it."""
+    overlap = earlier_end - later_start
+    tolerated = timedelta(seconds=OVERLAP_IGNORED_S) < overlap <= timedelta(seconds=OVERLAP_TOLERANCE_S)
+    return overlap if tolerated else None
+
+
+async def move_back(camera_id: int, path: str, start: datetime, by: timedelta, depth: int = MOVED_BEFORE) -> timedelta:
+    """Return how far the segment at `path`, starting at `start`, can move back, up to `by`.
+
+    Where the one before it is in the way, that one moves back too (as far as needed and it can, up to
+    `depth` segments back; they are updated here): two segments in a row written late. The segment itself
+    is the caller's to move.
+    """
+    before = await neighbour(camera_id, path, start, before=True)
+    if before is None:
+        return by
+    free = max(timedelta(0), start - before.end)
+    if free >= by or depth == 0:
+        return min(by, free)
+    moved = await move_back(camera_id, before.path, before.start, by - free, depth - 1)
+    if moved > timedelta(0):
+        await Segment.filter(id=before.id).update(start=before.start - moved, end=before.end - moved)
+    return free + moved
+
+
+async def fit_in(camera_id: int, path: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Undo late writes between a new segment and its neighbours; return the new segment's times.
+
+    A late write only ever makes a segment's times later, so of two segments that overlap, the earlier one
+    was written late: it moves back by the overlap (and the ones just before it, where they are in the
+    way) and keeps its duration, so that two segments played back to back last what their times say (the
+    evidence packages' manifests, the timeline). Nothing moves forward, so no shift carries on to later
+    segments. The new segment is usually the camera's last; after a crash (recovery) it may come before
+    one indexed already.
+    """
+    following = await neighbour(camera_id, path, start, before=False)
+    if following is not None and (overlap := late_write(end, following.start)):
+        shift = await move_back(camera_id, path, start, overlap)
+        start, end = start - shift, end - shift
+    previous = await neighbour(camera_id, path, start, before=True)
+    if previous is not None and (overlap := late_write(previous.end, start)):
+        shift = await move_back(camera_id, previous.path, previous.start, overlap)
+        if shift > timedelta(0):
+            await Segment.filter(id=previous.id).update(start=previous.start - shift, end=previous.end - shift)
+    return start, end
 
 
 async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: EventBus,
@@ -58,7 +107,7 @@ async def index_segment(camera_id: int, path: Path, recordings_dir: Path, bus: E
         log.warning("camera %d: segment %s skipped: no complete video fragment", camera_id, path.name)
         return None
     relative = str(path.relative_to(recordings_dir))
-    start, end = await after_previous(camera_id, relative, *timing(info, mtime))
+    start, end = await fit_in(camera_id, relative, *timing(info, mtime))
     fields: dict[str, Any] = {
         "camera_id": camera_id, "start": start, "end": end, "duration_s": round(info.duration_s, 3),
         "size": info.size, "video_codec": VIDEO_CODECS.get(info.video_codec, info.video_codec),
