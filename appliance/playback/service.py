@@ -30,7 +30,7 @@ from .ranges import Recordings, recordings
 from .stream import PlaybackStream
 
 REPEAT_S = 60.0
-MIN_WATCHED_S = 1.0  # shorter connections (a click straight onto another moment) end nothing worth noting
+MIN_WATCHED_S = 1.0  # a stream stopped sooner (a click straight onto another moment) ends nothing worth noting
 MAX_STREAMS = 256  # streams whose map is kept (the newest), for the pages still playing them
 PLAYBACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -102,9 +102,11 @@ class Playback:
                          ip: str = "") -> bool:  # fmt: skip
         """Audit the end of a playback by police or a viewer: the range sent; return whether one was written.
 
-        A stream open for less than MIN_WATCHED_S (a click straight onto another moment) writes nothing more.
+        A stream stopped within MIN_WATCHED_S (a click straight onto another moment) writes nothing more; one
+        that sent all it had in that time (a short recording, up to where the camera's stream changed) does:
+        the browser has it all to play.
         """
-        if who.role not in AUDITED_VIEWERS or open_s < MIN_WATCHED_S:
+        if who.role not in AUDITED_VIEWERS or (open_s < MIN_WATCHED_S and not stream.ran_out):
             return False
         sent_s = stream.sent_s
         until = stream.wall_clock(sent_s) or stream.start + timedelta(seconds=sent_s)

@@ -136,6 +136,8 @@ class PlaybackStream:
         self.done = False
         self.skipped: list[str] = []  # segments that could not be played
         self.next_start: datetime | None = None  # where a new stream must take over (the camera's stream changed)
+        # it sent all it had (the recording ran out, or the camera's stream changed), rather than being stopped
+        self.ran_out = False
         self._first: tuple[SegmentRow, float] | None = None
         self._run: FfmpegRun | None = None
         self._closed = False
@@ -182,6 +184,7 @@ class PlaybackStream:
                         self.next_start = entries[0].segment.start
                         log.info("playback of camera %d ends before %s: the camera's stream changed there",
                                  self.camera_id, entries[0].segment.path)  # fmt: skip
+                        self.ran_out = True
                         return
                     stopped_at = self._short_run(entries, splicer)
                     if stopped_at is not None:
@@ -189,6 +192,7 @@ class PlaybackStream:
                 todo = [(s, 0.0) for s in await segments_after(self.camera_id, last, self.batch)]
                 if not todo:
                     todo = [(s, 0.0) for s in await self._wait_for_next(last)]
+            self.ran_out = not self._closed
         finally:
             self.done = True
             await self.close()
