@@ -68,9 +68,14 @@ async def move_back(camera_id: int, path: str, start: datetime, by: timedelta, d
     if free >= by or depth == 0:
         return min(by, free)
     moved = await move_back(camera_id, before.path, before.start, by - free, depth - 1)
-    if moved > timedelta(0):
-        await Segment.filter(id=before.id).update(start=before.start - moved, end=before.end - moved)
+    await shift_back(before, moved)
     return free + moved
+
+
+async def shift_back(segment: Segment, by: timedelta) -> None:
+    """Move a stored segment back in time by `by`, its duration kept."""
+    if by > timedelta(0):
+        await Segment.filter(id=segment.id).update(start=segment.start - by, end=segment.end - by)
 
 
 async def fit_in(camera_id: int, path: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -89,9 +94,7 @@ async def fit_in(camera_id: int, path: str, start: datetime, end: datetime) -> t
         start, end = start - shift, end - shift
     previous = await neighbour(camera_id, path, start, before=True)
     if previous is not None and (overlap := late_write(previous.end, start)):
-        shift = await move_back(camera_id, previous.path, previous.start, overlap)
-        if shift > timedelta(0):
-            await Segment.filter(id=previous.id).update(start=previous.start - shift, end=previous.end - shift)
+        await shift_back(previous, await move_back(camera_id, previous.path, previous.start, overlap))
     return start, end
 
 
