@@ -324,8 +324,11 @@ async def playback_state(page: Any) -> dict[str, Any]:
 
 async def frames_counted(pages: list[Any], what: str = "frames") -> list[tuple[int, float]]:
     """Return how many pictures each page has shown (frames) or received (received) so far, and when (ms)."""
-    return [(int(n), float(ms)) for n, ms in [await page.evaluate(f"[WardCamGrid.{what}, performance.now()]")
-                                             for page in pages]]  # fmt: skip
+    counts = []
+    for page in pages:
+        count, ms = await page.evaluate(f"[WardCamGrid.{what}, performance.now()]")
+        counts.append((int(count), float(ms)))
+    return counts
 
 
 def per_tile_rates(before: list[tuple[int, float]], after: list[tuple[int, float]], cameras: int) -> list[float]:
