@@ -38,8 +38,9 @@ deps: $(STAMPS)/apt-runtime $(STAMPS)/venv
 
 test-deps: $(STAMPS)/apt-test $(STAMPS)/venv
 
-# The stamps depend on this Makefile: a package added to a list is installed in a checkout that already
-# has its stamp (apt-install.sh installs only what is missing, so a re-run costs a dpkg query a package).
+# The apt stamps (these two and apt-image below) depend on this Makefile: a package added to a list is
+# installed in a checkout that already has its stamp (apt-install.sh installs only what is missing, so a
+# re-run costs a dpkg query a package).
 $(STAMPS)/apt-runtime: Makefile
 	tools/apt-install.sh $(APT_RUNTIME)
 	@mkdir -p $(STAMPS) && touch $@
@@ -61,7 +62,7 @@ clean:
 IMAGE_APT := mmdebstrap mtools dosfstools fdisk e2fsprogs systemd-container nftables curl
 image-deps: $(STAMPS)/apt-image $(STAMPS)/venv
 
-$(STAMPS)/apt-image:
+$(STAMPS)/apt-image: Makefile
 	tools/apt-install.sh $(IMAGE_APT)
 	@mkdir -p $(STAMPS) && touch $@
 
